@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/passerelle/passerelle/drivers/listener"
+	"github.com/passerelle/passerelle/drivers/tillapi"
+	"github.com/passerelle/passerelle/drivers/webhook"
+	"github.com/passerelle/passerelle/gateway"
+	"github.com/passerelle/passerelle/store"
+)
+
+// dbFile is the database's name in the data directory.
+const dbFile = "passerelle.db"
+
+// eventWindow is how many recent events the bus keeps in memory.
+const eventWindow = 8192
+
+func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := dataFlag(fs)
+	listen := fs.String("listen", os.Getenv("PASSERELLE_LISTEN"), "listen address, default :8420 (env PASSERELLE_LISTEN)")
+	noTLS := fs.Bool("no-tls", false, "serve plain HTTP (tests, or behind a TLS proxy)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := loadConfig(*data)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *noTLS {
+		cfg.TLS = false
+	}
+	return serve(ctx, *data, cfg, log)
+}
+
+func loadConfig(data string) (gateway.Config, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return gateway.Config{}, fmt.Errorf("data directory: %w", err)
+	}
+	return gateway.LoadConfig(filepath.Join(data, gateway.ConfigFile))
+}
+
+func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logger) error {
+	abs, _ := filepath.Abs(data)
+	bus := gateway.NewEventBus(eventWindow)
+	st, err := store.Open(ctx, filepath.Join(data, dbFile), log, bus)
+	if err != nil {
+		return err
+	}
+	defer st.Close() // last: after the server and the workers have stopped
+	last, err := st.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	bus.Start(last)
+
+	tickets := gateway.NewTickets(st, cfg.Rules, time.Now)
+	tills := gateway.NewTills(st, time.Now)
+	events := gateway.NewEventLog(st, bus)
+	hooks := webhook.New(webhook.Config{Store: st, Events: events, Log: log})
+
+	mux := http.NewServeMux()
+	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,
+		Health: func(ctx context.Context) tillapi.Health {
+			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: "disabled"}
+			if err := st.Ping(ctx); err != nil {
+				h.Status, h.Store = "degraded", "error"
+			}
+			return h
+		}}).Register(mux)
+
+	hosts := hostNames(cfg.AllowedHosts)
+	var cert *tls.Certificate
+	scheme := "http"
+	if cfg.TLS {
+		c, err := listener.LoadOrCreateCert(data, hosts, time.Now())
+		if err != nil {
+			return err
+		}
+		cert, scheme = &c, "https"
+		log.Info("TLS certificate", "fingerprint", listener.Fingerprint(c))
+	}
+	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
+	if err != nil {
+		return err
+	}
+	log.Info("passerelle started", "version", version, "data", abs, "url", openURL(scheme, srv.Addr()))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error { return hooks.Run(gctx) })
+	err = g.Wait()
+	log.Info("passerelle stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// hostNames is what the Host check and the certificate accept: the box's
+// own names and the configured ones.
+func hostNames(extra []string) []string {
+	names := append([]string{"localhost"}, extra...)
+	if h, err := os.Hostname(); err == nil && h != "" {
+		h = strings.ToLower(h)
+		names = append(names, h, h+".local")
+	}
+	return names
+}
+
+// openURL is the address to print for a person: a wildcard listen address
+// becomes localhost.
+func openURL(scheme string, addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
+}

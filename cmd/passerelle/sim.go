@@ -1,0 +1,19 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: passerelle sim till [flags]")
+		return errUsage
+	}
+	switch args[0] {
+	case "till":
+		return simTill(ctx, args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("sim: unknown simulator %q (till)", args[0])
+}

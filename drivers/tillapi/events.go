@@ -1,0 +1,95 @@
+package tillapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// sseBatch is how many events one read of the log returns at most.
+const sseBatch = 500
+
+// writeTimeout bounds one write to an SSE client: a client that stops
+// reading is dropped rather than holding a goroutine forever.
+const writeTimeout = 30 * time.Second
+
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gateway.Till) error {
+	after, err := resumePoint(r, s.events.Last())
+	if err != nil {
+		return err
+	}
+	tillID := till.ID
+	if till.Admin {
+		tillID = ""
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if err := flush(rc, w, ": passerelle events\n\n"); err != nil {
+		return nil
+	}
+	ctx := r.Context()
+	for {
+		wctx, cancel := context.WithTimeout(ctx, s.heartbeat)
+		evs, err := s.events.Wait(wctx, after, tillID, sseBatch)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, context.DeadlineExceeded):
+			if flush(rc, w, ": heartbeat\n\n") != nil {
+				return nil
+			}
+			continue
+		case err != nil:
+			s.log.Error("event stream", "err", err)
+			return nil // headers are sent: the client reconnects with Last-Event-ID
+		}
+		if err := writeEvents(rc, w, evs); err != nil {
+			return nil
+		}
+		after = evs[len(evs)-1].Seq
+	}
+}
+
+func writeEvents(rc *http.ResponseController, w http.ResponseWriter, evs []gateway.Event) error {
+	rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	for _, e := range evs {
+		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, e.Data); err != nil {
+			return err
+		}
+	}
+	return rc.Flush()
+}
+
+func flush(rc *http.ResponseController, w http.ResponseWriter, s string) error {
+	rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := fmt.Fprint(w, s); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+// resumePoint reads Last-Event-ID, or ?after=. With neither, the stream
+// starts at the present: a till that wants history asks for ?after=0.
+func resumePoint(r *http.Request, now int64) (int64, error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("after")
+	}
+	if v == "" {
+		return now, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, problem(http.StatusBadRequest, "bad-query", "Invalid resume point", "Last-Event-ID or after must be an event id")
+	}
+	return n, nil
+}

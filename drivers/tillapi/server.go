@@ -1,0 +1,199 @@
+package tillapi
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// Server serves the till API.
+type Server struct {
+	tickets   *gateway.Tickets
+	tills     *gateway.Tills
+	events    *gateway.EventLog
+	health    HealthFunc
+	log       *slog.Logger
+	heartbeat time.Duration
+}
+
+// HealthFunc reports the state /healthz shows.
+type HealthFunc func(ctx context.Context) Health
+
+// Health is the body of GET /healthz.
+type Health struct {
+	Status   string `json:"status"`
+	Version  string `json:"version"`
+	Store    string `json:"store"`
+	Upstream string `json:"upstream"`
+}
+
+// Config holds what New needs.
+type Config struct {
+	Tickets   *gateway.Tickets
+	Tills     *gateway.Tills
+	Events    *gateway.EventLog
+	Health    HealthFunc
+	Log       *slog.Logger
+	Heartbeat time.Duration // SSE heartbeat; 15 s when zero
+}
+
+// New returns the till API server.
+func New(c Config) *Server {
+	hb := c.Heartbeat
+	if hb == 0 {
+		hb = 15 * time.Second
+	}
+	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, log: c.Log, heartbeat: hb}
+}
+
+// Register adds the API's routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.Handle("POST /api/v1/tickets", s.auth(s.postTicket))
+	mux.Handle("GET /api/v1/tickets", s.auth(s.listTickets))
+	mux.Handle("GET /api/v1/tickets/{id}", s.auth(s.getTicket))
+	mux.Handle("DELETE /api/v1/tickets/{id}", s.auth(s.cancelTicket))
+	mux.Handle("GET /api/v1/events", s.auth(s.streamEvents))
+	mux.HandleFunc("GET /healthz", s.healthz)
+}
+
+type tillHandler func(w http.ResponseWriter, r *http.Request, till gateway.Till) error
+
+// auth resolves the bearer key on every request, so a revoked key stops
+// working at once.
+func (s *Server) auth(h tillHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			writeError(w, s.log, gateway.ErrUnauthorized)
+			return
+		}
+		till, err := s.tills.Authenticate(r.Context(), strings.TrimSpace(key))
+		if err != nil {
+			writeError(w, s.log, err)
+			return
+		}
+		if err := h(w, r, till); err != nil {
+			writeError(w, s.log, err)
+		}
+	})
+}
+
+func (s *Server) postTicket(w http.ResponseWriter, r *http.Request, till gateway.Till) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	in, err := DecodeTicket(body)
+	if err != nil {
+		return err
+	}
+	t, res, err := s.tickets.Submit(r.Context(), till, in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res == gateway.Created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, t)
+	return nil
+}
+
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, till gateway.Till) error {
+	t, err := s.tickets.Get(r.Context(), till, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) cancelTicket(w http.ResponseWriter, r *http.Request, till gateway.Till) error {
+	t, err := s.tickets.Cancel(r.Context(), till, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// List limits, from the spec.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+type ticketList struct {
+	Tickets    []gateway.Ticket `json:"tickets"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, till gateway.Till) error {
+	q, err := parseListQuery(r)
+	if err != nil {
+		return err
+	}
+	ts, err := s.tickets.List(r.Context(), till, q)
+	if err != nil {
+		return err
+	}
+	out := ticketList{Tickets: ts}
+	if len(ts) == q.Limit {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(ts[len(ts)-1].ID))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func parseListQuery(r *http.Request) (gateway.TicketQuery, error) {
+	v := r.URL.Query()
+	q := gateway.TicketQuery{Table: v.Get("table"), Ref: v.Get("ref"), Limit: DefaultListLimit}
+	bad := func(field, msg string) error {
+		p := problem(http.StatusBadRequest, "bad-query", "Invalid query", field+": "+msg)
+		p.Errors = []gateway.FieldError{{Field: field, Message: msg}}
+		return p
+	}
+	for _, st := range v["status"] {
+		if !gateway.ValidTicketStatus(st) {
+			return q, bad("status", "unknown status "+strconv.Quote(st))
+		}
+		q.Statuses = append(q.Statuses, gateway.TicketStatus(st))
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxListLimit {
+			return q, bad("limit", "must be between 1 and "+strconv.Itoa(MaxListLimit))
+		}
+		q.Limit = n
+	}
+	if since := v.Get("since"); since != "" {
+		t, err := time.Parse(time.RFC3339Nano, since)
+		if err != nil {
+			return q, bad("since", "must be an RFC 3339 time")
+		}
+		q.Since = t
+	}
+	if c := v.Get("cursor"); c != "" {
+		id, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || !strings.HasPrefix(string(id), "tkt_") {
+			return q, bad("cursor", "not a cursor this gateway gave")
+		}
+		q.After = string(id)
+	}
+	return q, nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := s.health(r.Context())
+	status := http.StatusOK
+	if h.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
+}

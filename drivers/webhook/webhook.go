@@ -1,0 +1,203 @@
+// Package webhook delivers the event log to the tills that have a callback
+// URL: each event POSTed on its own, signed, in order per till, retried with
+// backoff until the till answers 2xx. The queue is the event log itself and
+// a per-till cursor in the store, so a restart loses nothing; an event may be
+// delivered again if the gateway stops between the till's 2xx and the
+// cursor's commit, which is why each carries its id (receivers dedupe on it).
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// Store is what delivery needs from persistence.
+type Store interface {
+	Tills(ctx context.Context) ([]gateway.Till, error)
+	WebhookCursor(ctx context.Context, tillID string) (int64, error)
+	SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor) error
+}
+
+// Config holds what New needs. Zero durations take the defaults.
+type Config struct {
+	Store      Store
+	Events     *gateway.EventLog
+	Log        *slog.Logger
+	Client     *http.Client  // default: 10 s timeout
+	MinBackoff time.Duration // default 1 s
+	MaxBackoff time.Duration // default 5 min
+	Rescan     time.Duration // how often the till list is re-read; default 5 s
+}
+
+// Deliverer runs one delivery loop per till with a callback URL.
+type Deliverer struct {
+	c Config
+}
+
+// New returns a Deliverer.
+func New(c Config) *Deliverer {
+	if c.Client == nil {
+		c.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 5 * time.Minute
+	}
+	if c.Rescan == 0 {
+		c.Rescan = 5 * time.Second
+	}
+	return &Deliverer{c: c}
+}
+
+// Run delivers until ctx is done. A till added, revoked or given another
+// callback URL is picked up at the next rescan.
+func (d *Deliverer) Run(ctx context.Context) error {
+	type loop struct {
+		url    string
+		cancel context.CancelFunc
+	}
+	loops := map[string]loop{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(d.c.Rescan)
+	defer tick.Stop()
+	for {
+		tills, err := d.c.Store.Tills(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.c.Log.Error("webhook: list tills", "err", err)
+		}
+		want := map[string]gateway.Till{}
+		for _, t := range tills {
+			if t.CallbackURL != "" && t.RevokedAt == nil {
+				want[t.ID] = t
+			}
+		}
+		for id, l := range loops {
+			if t, ok := want[id]; !ok || t.CallbackURL != l.url {
+				l.cancel()
+				delete(loops, id)
+			}
+		}
+		for id, t := range want {
+			if _, ok := loops[id]; ok {
+				continue
+			}
+			lctx, cancel := context.WithCancel(ctx)
+			loops[id] = loop{url: t.CallbackURL, cancel: cancel}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.deliverTill(lctx, t)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			for _, l := range loops {
+				l.cancel()
+			}
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
+	log := d.c.Log.With("till", till.Name)
+	cursor, err := d.c.Store.WebhookCursor(ctx, till.ID)
+	if err != nil {
+		log.Error("webhook: read cursor", "err", err)
+		return
+	}
+	attempts := 0
+	for {
+		evs, err := d.c.Events.Wait(ctx, cursor, till.ID, 1)
+		if err != nil {
+			return // ctx done
+		}
+		e := evs[0]
+		err = d.post(ctx, till, e)
+		attempts++
+		state := gateway.WebhookCursor{TillID: till.ID, DeliveredSeq: cursor, Attempts: attempts, LastAttempt: time.Now().UTC()}
+		if err == nil {
+			state.DeliveredSeq, state.Attempts = e.Seq, 0
+		} else {
+			state.LastError = err.Error()
+		}
+		if serr := d.c.Store.SaveWebhookCursor(ctx, state); serr != nil {
+			if ctx.Err() == nil {
+				log.Error("webhook: save cursor", "err", serr)
+			}
+			return
+		}
+		if err == nil {
+			cursor, attempts = e.Seq, 0
+			continue
+		}
+		wait := Backoff(attempts, d.c.MinBackoff, d.c.MaxBackoff)
+		log.Warn("webhook delivery failed", "seq", e.Seq, "attempt", attempts, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (d *Deliverer) post(ctx context.Context, till gateway.Till, e gateway.Event) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, till.CallbackURL, bytes.NewReader(e.Data))
+	if err != nil {
+		return fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Passerelle-Event-Id", strconv.FormatInt(e.Seq, 10))
+	req.Header.Set("Passerelle-Event-Type", e.Type)
+	req.Header.Set("Passerelle-Signature", Sign(till.WebhookSecret, time.Now(), e.Data))
+	resp, err := d.c.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("callback answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Sign returns the Passerelle-Signature header value for body:
+// t=<unix>,v1=<hex hmac-sha256(secret, t + "." + body)>.
+func Sign(secret string, at time.Time, body []byte) string {
+	t := strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(t + "."))
+	mac.Write(body)
+	return "t=" + t + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Backoff is the wait before attempt n+1: min doubling to max, with up to
+// 20 % jitter so that tills coming back together are not hit together.
+func Backoff(attempts int, min, max time.Duration) time.Duration {
+	d := min
+	for i := 1; i < attempts && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}

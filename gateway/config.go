@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ConfigFile is the configuration file's name in the data directory.
+const ConfigFile = "passerelle.yaml"
+
+// Config is the gateway's configuration: embedded defaults, then the file in
+// the data directory, then environment and flags (applied by the caller).
+type Config struct {
+	Listen       string   `yaml:"listen"`
+	TLS          bool     `yaml:"tls"`
+	AllowedHosts []string `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
+	Shop         Shop     `yaml:"shop"`
+}
+
+// Shop describes the shop: its receipts' header, money and time.
+type Shop struct {
+	Name     string  `yaml:"name"`
+	Address  string  `yaml:"address"`
+	Phone    string  `yaml:"phone"`
+	TimeZone string  `yaml:"time_zone"`
+	Currency string  `yaml:"currency"`
+	VATRates []int64 `yaml:"vat_rates"` // basis points: 550, 1000, 2000
+}
+
+// DefaultConfig is what a gateway runs with when nothing is configured.
+func DefaultConfig() Config {
+	return Config{
+		Listen: ":8420",
+		TLS:    true,
+		Shop: Shop{
+			Name:     "Mon Restaurant",
+			TimeZone: "Europe/Paris",
+			Currency: DefaultCurrency,
+			VATRates: []int64{0, 210, 550, 1000, 2000},
+		},
+	}
+}
+
+// LoadConfig reads path over the defaults. A missing file is not an error.
+// Unknown keys are: a typo must not be silently ignored.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, c.Validate()
+	}
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var fe fieldErrors
+	if c.Listen == "" {
+		fe.add("listen", "is required")
+	}
+	if msg := CheckText(c.Shop.Name, 1, MaxNameLen); msg != "" {
+		fe.add("shop.name", "%s", msg)
+	}
+	if _, err := time.LoadLocation(c.Shop.TimeZone); err != nil {
+		fe.add("shop.time_zone", "unknown time zone %q", c.Shop.TimeZone)
+	}
+	if len(c.Shop.Currency) != 3 {
+		fe.add("shop.currency", "must be an ISO 4217 code such as EUR")
+	}
+	if len(c.Shop.VATRates) == 0 {
+		fe.add("shop.vat_rates", "at least one rate is required")
+	}
+	for i, r := range c.Shop.VATRates {
+		if r < 0 || r > 10000 {
+			fe.add(fmt.Sprintf("shop.vat_rates[%d]", i), "must be between 0 and 10000 basis points")
+		}
+	}
+	return fe.err()
+}
+
+// Rules returns the ticket rules this configuration sets.
+func (c Config) Rules() Rules {
+	return Rules{Currency: c.Shop.Currency, VATRates: c.Shop.VATRates}
+}
+
+// Location is the shop's time zone (UTC if it cannot be loaded).
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Shop.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}

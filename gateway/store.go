@@ -1,0 +1,57 @@
+package gateway
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the core needs from persistence. Update runs fn in a write
+// transaction and returns only once that transaction is durably committed
+// (or rolled back, with fn's error): callers acknowledge after it returns.
+// The store may commit several callers' fns together; each fn still
+// succeeds or fails alone.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+
+	Ticket(ctx context.Context, id string) (Ticket, error)
+	Tickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
+	EventsAfter(ctx context.Context, q EventQuery) ([]Event, error)
+	LastSeq(ctx context.Context) (int64, error)
+
+	TillByKeyHash(ctx context.Context, hash []byte) (Till, error)
+	TillByName(ctx context.Context, name string) (Till, error)
+	Tills(ctx context.Context) ([]Till, error)
+}
+
+// Tx is a write transaction. Reads through it see its own writes.
+type Tx interface {
+	TicketByRef(ctx context.Context, tillID, ref string) (Ticket, error)
+	TicketByID(ctx context.Context, id string) (Ticket, error)
+	InsertTicket(ctx context.Context, t *Ticket) error
+	UpdateTicket(ctx context.Context, t *Ticket) error
+	PaymentsOf(ctx context.Context, ticketID string) ([]Payment, error)
+
+	// AppendEvent assigns e.Seq, the next number of the gapless log.
+	AppendEvent(ctx context.Context, e *Event) error
+
+	InsertTill(ctx context.Context, t *Till) error
+	RevokeTill(ctx context.Context, id string, at time.Time) error
+}
+
+// TicketQuery selects tickets, ordered by ID (creation order).
+type TicketQuery struct {
+	TillID   string // "" for every till
+	Statuses []TicketStatus
+	Table    string
+	Ref      string
+	Since    time.Time // updated at or after
+	After    string    // ID cursor: only tickets with a greater ID
+	Limit    int
+}
+
+// EventQuery selects events of the log after a seq.
+type EventQuery struct {
+	After  int64
+	TillID string // "" for every till
+	Limit  int
+}

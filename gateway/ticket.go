@@ -1,0 +1,179 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"time"
+)
+
+// TicketStatus is where a ticket stands; only Passerelle sets it.
+type TicketStatus string
+
+const (
+	TicketOpen          TicketStatus = "open"
+	TicketPartiallyPaid TicketStatus = "partially_paid"
+	TicketPaid          TicketStatus = "paid"
+	TicketOverpaid      TicketStatus = "overpaid"
+	TicketCancelled     TicketStatus = "cancelled"
+)
+
+// ValidTicketStatus reports whether s names a ticket status.
+func ValidTicketStatus(s string) bool {
+	switch TicketStatus(s) {
+	case TicketOpen, TicketPartiallyPaid, TicketPaid, TicketOverpaid, TicketCancelled:
+		return true
+	}
+	return false
+}
+
+// Line is one line of a bill. UnitPrice may be negative for a discount.
+type Line struct {
+	Label     string `json:"label"`
+	Qty       int64  `json:"qty"`
+	UnitPrice int64  `json:"unit_price"`
+	VATRate   int64  `json:"vat_rate"`
+}
+
+// TicketInput is what a till sends: the whole ticket, every time.
+type TicketInput struct {
+	Ref      string `json:"ref"`
+	Table    string `json:"table,omitempty"`
+	Covers   int64  `json:"covers,omitempty"`
+	Server   string `json:"server,omitempty"`
+	Loyalty  string `json:"loyalty,omitempty"`
+	Currency string `json:"currency,omitempty"`
+	Lines    []Line `json:"lines"`
+	Total    int64  `json:"total"`
+}
+
+// ContentHash identifies the till-supplied content, so that an identical
+// retry is recognised without comparing field by field.
+func (in TicketInput) ContentHash() []byte {
+	h := sha256.New()
+	str := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	num := func(v int64) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(v))
+		h.Write(n[:])
+	}
+	str(in.Ref)
+	str(in.Table)
+	num(in.Covers)
+	str(in.Server)
+	str(in.Loyalty)
+	str(in.Currency)
+	num(int64(len(in.Lines)))
+	for _, l := range in.Lines {
+		str(l.Label)
+		num(l.Qty)
+		num(l.UnitPrice)
+		num(l.VATRate)
+	}
+	num(in.Total)
+	return h.Sum(nil)
+}
+
+// Ticket is a bill as Passerelle keeps it.
+type Ticket struct {
+	ID        string       `json:"id"`
+	Ref       string       `json:"ref"`
+	Table     string       `json:"table,omitempty"`
+	Covers    int64        `json:"covers,omitempty"`
+	Server    string       `json:"server,omitempty"`
+	Loyalty   string       `json:"loyalty,omitempty"`
+	Currency  string       `json:"currency"`
+	Lines     []Line       `json:"lines"`
+	Total     int64        `json:"total"`
+	Status    TicketStatus `json:"status"`
+	Paid      int64        `json:"paid"`
+	Due       int64        `json:"due"`
+	VAT       []VATLine    `json:"vat"`
+	Version   int64        `json:"version"`
+	Source    string       `json:"source"`
+	Till      string       `json:"till"`
+	TillID    string       `json:"-"`
+	Hash      []byte       `json:"-"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+	Payments  []Payment    `json:"payments"`
+}
+
+// Input returns the till-supplied part of t.
+func (t Ticket) Input() TicketInput {
+	return TicketInput{Ref: t.Ref, Table: t.Table, Covers: t.Covers, Server: t.Server,
+		Loyalty: t.Loyalty, Currency: t.Currency, Lines: t.Lines, Total: t.Total}
+}
+
+// apply copies a validated input into t and recomputes what derives from it.
+func (t *Ticket) apply(in TicketInput) {
+	t.Ref, t.Table, t.Covers, t.Server, t.Loyalty = in.Ref, in.Table, in.Covers, in.Server, in.Loyalty
+	t.Currency, t.Lines, t.Total = in.Currency, in.Lines, in.Total
+	t.VAT = VATBreakdown(in.Lines)
+	t.Hash = in.ContentHash()
+	t.settle()
+}
+
+// settle recomputes due and status from total and paid. A cancelled ticket
+// stays cancelled.
+func (t *Ticket) settle() {
+	t.Due = t.Total - t.Paid
+	if t.Status == TicketCancelled {
+		return
+	}
+	switch {
+	case t.Paid == 0:
+		t.Status = TicketOpen
+	case t.Paid < t.Total:
+		t.Status = TicketPartiallyPaid
+	case t.Paid == t.Total:
+		t.Status = TicketPaid
+	default:
+		t.Status = TicketOverpaid
+	}
+}
+
+// PaymentStatus is where a payment stands.
+type PaymentStatus string
+
+const (
+	PaymentPending   PaymentStatus = "pending"
+	PaymentApproved  PaymentStatus = "approved"
+	PaymentDeclined  PaymentStatus = "declined"
+	PaymentCancelled PaymentStatus = "cancelled"
+	PaymentUnknown   PaymentStatus = "unknown"
+)
+
+// Card is what a terminal may tell of a card: never more than masked.
+type Card struct {
+	Scheme    string `json:"scheme,omitempty"`
+	MaskedPAN string `json:"masked_pan,omitempty"`
+	Entry     string `json:"entry,omitempty"`
+}
+
+// Payment is one card transaction against a ticket.
+type Payment struct {
+	ID             string        `json:"id"`
+	TicketID       string        `json:"ticket_id"`
+	Terminal       string        `json:"terminal"`
+	Amount         int64         `json:"amount"`
+	Tip            int64         `json:"tip"`
+	Currency       string        `json:"currency"`
+	Status         PaymentStatus `json:"status"`
+	Card           *Card         `json:"card,omitempty"`
+	AuthCode       string        `json:"auth_code,omitempty"`
+	TransactionRef string        `json:"transaction_ref,omitempty"`
+	MerchantID     string        `json:"merchant_id,omitempty"`
+	TerminalID     string        `json:"terminal_id,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
+}
+
+// InProgress reports whether the payment still holds its amount reserved.
+func (p Payment) InProgress() bool {
+	return p.Status == PaymentPending || p.Status == PaymentUnknown
+}

@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Till is a client of the till API: a caisse, a web shop connector, a script.
+type Till struct {
+	ID            string
+	Name          string
+	KeyHash       []byte
+	Admin         bool // an admin key sees every till's tickets and events
+	CallbackURL   string
+	WebhookSecret string // signs webhooks; the till keeps a copy to verify them
+	CreatedAt     time.Time
+	RevokedAt     *time.Time
+}
+
+// HashKey is how till keys and terminal tokens are stored. They are 256-bit
+// random secrets, so a plain SHA-256 is enough: there is nothing to guess,
+// and it keeps the check on every request cheap.
+func HashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// Tills manages the tills' keys.
+type Tills struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewTills returns the till key service.
+func NewTills(store Store, now func() time.Time) *Tills {
+	return &Tills{store: store, now: now}
+}
+
+// NewTill says what to create.
+type NewTill struct {
+	Name        string
+	CallbackURL string
+	Admin       bool
+}
+
+// Add creates a till and returns it with its key, which exists nowhere else
+// afterwards: only its hash is stored.
+func (s *Tills) Add(ctx context.Context, nt NewTill) (Till, string, error) {
+	var fe fieldErrors
+	if msg := CheckText(nt.Name, 1, MaxNameLen); msg != "" {
+		fe.add("name", "%s", msg)
+	}
+	if nt.CallbackURL != "" {
+		if u, err := url.Parse(nt.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fe.add("callback_url", "must be an http or https URL")
+		}
+	}
+	if err := fe.err(); err != nil {
+		return Till{}, "", err
+	}
+	key := NewSecret("ptk", 32)
+	now := s.now().UTC()
+	t := Till{ID: NewID("till", now), Name: nt.Name, KeyHash: HashKey(key), Admin: nt.Admin,
+		CallbackURL: nt.CallbackURL, WebhookSecret: NewSecret("whsec", 32), CreatedAt: now}
+	err := s.store.Update(ctx, func(tx Tx) error {
+		if _, err := s.store.TillByName(ctx, nt.Name); err == nil {
+			return Conflict("a till named %q exists already", nt.Name)
+		}
+		return tx.InsertTill(ctx, &t)
+	})
+	if err != nil {
+		return Till{}, "", err
+	}
+	return t, key, nil
+}
+
+// Revoke stops a till's key at once.
+func (s *Tills) Revoke(ctx context.Context, name string) error {
+	t, err := s.store.TillByName(ctx, name)
+	if err != nil {
+		return fmt.Errorf("till %q: %w", name, err)
+	}
+	return s.store.Update(ctx, func(tx Tx) error { return tx.RevokeTill(ctx, t.ID, s.now().UTC()) })
+}
+
+// Authenticate returns the live till whose key this is.
+func (s *Tills) Authenticate(ctx context.Context, key string) (Till, error) {
+	if key == "" {
+		return Till{}, ErrUnauthorized
+	}
+	t, err := s.store.TillByKeyHash(ctx, HashKey(key))
+	if errors.Is(err, ErrNotFound) {
+		return Till{}, ErrUnauthorized
+	}
+	return t, err
+}
+
+// List returns every till, revoked ones included.
+func (s *Tills) List(ctx context.Context) ([]Till, error) { return s.store.Tills(ctx) }
+
+// WebhookCursor is where delivery to one till's callback stands.
+type WebhookCursor struct {
+	TillID       string
+	DeliveredSeq int64
+	Attempts     int
+	LastError    string
+	LastAttempt  time.Time
+}

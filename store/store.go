@@ -1,0 +1,132 @@
+// Package store is Passerelle's persistence: one SQLite file (modernc.org/sqlite,
+// pure Go) in WAL mode with synchronous=FULL, its embedded numbered
+// migrations, and the implementation of gateway.Store.
+//
+// All writes go through one writer goroutine that groups the transactions of
+// concurrent callers into a single commit (one fsync for many requests).
+// Each caller's work runs in its own SAVEPOINT, so one failing caller rolls
+// back alone, and every caller is answered only after the commit: what is
+// acknowledged is durable.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// timeFormat is fixed-width so that stored times sort as text.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: bad time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// maxBatch bounds how many callers share one commit.
+const maxBatch = 256
+
+// Publisher receives the events of each commit, in seq order, right after
+// the commit; gateway.EventBus is one.
+type Publisher interface {
+	Publish([]gateway.Event)
+}
+
+// Store is the SQLite store. It implements gateway.Store.
+type Store struct {
+	db     *sql.DB // readers
+	wdb    *sql.DB // the single writer connection
+	log    *slog.Logger
+	pub    Publisher
+	reqs   chan *writeReq
+	closed chan struct{}
+	done   chan struct{}
+}
+
+var _ gateway.Store = (*Store)(nil)
+
+// dsn puts the pragmas in the connection string so that every pooled
+// connection has them, not only the first.
+func dsn(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if need be) the database at path and migrates it.
+// pub may be nil.
+func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*Store, error) {
+	wdb, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	s := &Store{db: db, wdb: wdb, log: log, pub: pub,
+		reqs: make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer after the commits under way and closes the
+// database. Updates after Close fail with ErrClosed.
+func (s *Store) Close() error {
+	close(s.closed)
+	<-s.done
+	return errors.Join(s.db.Close(), s.wdb.Close())
+}
+
+// ErrClosed is returned by Update after Close.
+var ErrClosed = errors.New("store: closed")
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its verdict.
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return "", fmt.Errorf("store: integrity check: %w", err)
+	}
+	return res, nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Backup writes a consistent copy of the database to path (VACUUM INTO:
+// never a file copy of a live WAL database).
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	return nil
+}

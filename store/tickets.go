@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// querier is what *sql.DB and *sql.Tx share, so that reads are written once
+// and serve both the reader pool and the writer's transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const ticketColumns = `t.id, t.till_id, tl.name, t.ref, t.table_no, t.covers, t.server, t.loyalty,
+	t.currency, t.lines, t.vat, t.total, t.paid, t.status, t.version, t.source, t.content_hash,
+	t.created_at, t.updated_at`
+
+const ticketFrom = ` FROM tickets t JOIN tills tl ON tl.id = t.till_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTicket(row scanner) (gateway.Ticket, error) {
+	var t gateway.Ticket
+	var lines, vat, created, updated, status string
+	err := row.Scan(&t.ID, &t.TillID, &t.Till, &t.Ref, &t.Table, &t.Covers, &t.Server, &t.Loyalty,
+		&t.Currency, &lines, &vat, &t.Total, &t.Paid, &status, &t.Version, &t.Source, &t.Hash,
+		&created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, gateway.ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("store: read ticket: %w", err)
+	}
+	t.Status = gateway.TicketStatus(status)
+	t.Due = t.Total - t.Paid
+	if err := json.Unmarshal([]byte(lines), &t.Lines); err != nil {
+		return t, fmt.Errorf("store: ticket %s lines: %w", t.ID, err)
+	}
+	if err := json.Unmarshal([]byte(vat), &t.VAT); err != nil {
+		return t, fmt.Errorf("store: ticket %s vat: %w", t.ID, err)
+	}
+	if t.CreatedAt, err = parseTime(created); err != nil {
+		return t, err
+	}
+	if t.UpdatedAt, err = parseTime(updated); err != nil {
+		return t, err
+	}
+	t.Payments = []gateway.Payment{}
+	return t, nil
+}
+
+func ticketWhere(ctx context.Context, q querier, where string, args ...any) (gateway.Ticket, error) {
+	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketColumns+ticketFrom+" WHERE "+where, args...))
+	if err != nil {
+		return t, err
+	}
+	t.Payments, err = payments(ctx, q, t.ID)
+	return t, err
+}
+
+// Ticket implements gateway.Store.
+func (s *Store) Ticket(ctx context.Context, id string) (gateway.Ticket, error) {
+	return ticketWhere(ctx, s.db, "t.id = ?", id)
+}
+
+// TicketByID implements gateway.Tx.
+func (t *txn) TicketByID(_ context.Context, id string) (gateway.Ticket, error) {
+	return ticketWhere(t.ctx, t.tx, "t.id = ?", id)
+}
+
+// TicketByRef implements gateway.Tx.
+func (t *txn) TicketByRef(_ context.Context, tillID, ref string) (gateway.Ticket, error) {
+	return ticketWhere(t.ctx, t.tx, "t.till_id = ? AND t.ref = ?", tillID, ref)
+}
+
+func ticketArgs(tk *gateway.Ticket) ([]any, error) {
+	lines, err := json.Marshal(tk.Lines)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode lines: %w", err)
+	}
+	vat, err := json.Marshal(tk.VAT)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode vat: %w", err)
+	}
+	return []any{tk.TillID, tk.Ref, tk.Table, tk.Covers, tk.Server, tk.Loyalty, tk.Currency,
+		string(lines), string(vat), tk.Total, tk.Paid, string(tk.Status), tk.Version, tk.Source,
+		tk.Hash, formatTime(tk.CreatedAt), formatTime(tk.UpdatedAt), tk.ID}, nil
+}
+
+// InsertTicket implements gateway.Tx.
+func (t *txn) InsertTicket(_ context.Context, tk *gateway.Ticket) error {
+	args, err := ticketArgs(tk)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO tickets (till_id, ref, table_no, covers, server, loyalty, currency,
+		lines, vat, total, paid, status, version, source, content_hash, created_at, updated_at, id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: insert ticket %s: %w", tk.Ref, err)
+	}
+	return nil
+}
+
+// UpdateTicket implements gateway.Tx.
+func (t *txn) UpdateTicket(_ context.Context, tk *gateway.Ticket) error {
+	args, err := ticketArgs(tk)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE tickets SET till_id = ?, ref = ?, table_no = ?, covers = ?, server = ?,
+		loyalty = ?, currency = ?, lines = ?, vat = ?, total = ?, paid = ?, status = ?, version = ?,
+		source = ?, content_hash = ?, created_at = ?, updated_at = ? WHERE id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("store: update ticket %s: %w", tk.Ref, err)
+	}
+	return nil
+}
+
+// Tickets implements gateway.Store. Payments are not loaded: a list shows
+// paid and due, the detail shows payments.
+func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if q.TillID != "" {
+		add("t.till_id = ?", q.TillID)
+	}
+	if len(q.Statuses) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(q.Statuses)), ",")
+		for _, st := range q.Statuses {
+			args = append(args, string(st))
+		}
+		where = append(where, "t.status IN ("+marks+")")
+	}
+	if q.Table != "" {
+		add("t.table_no = ?", q.Table)
+	}
+	if q.Ref != "" {
+		add("t.ref = ?", q.Ref)
+	}
+	if !q.Since.IsZero() {
+		add("t.updated_at >= ?", formatTime(q.Since))
+	}
+	if q.After != "" {
+		add("t.id > ?", q.After)
+	}
+	query := "SELECT " + ticketColumns + ticketFrom
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY t.id LIMIT ?"
+	args = append(args, q.Limit)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tickets: %w", err)
+	}
+	defer rows.Close()
+	out := []gateway.Ticket{}
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list tickets: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// WebhookCursor returns the last event delivered to the till's callback (0
+// if none was).
+func (s *Store) WebhookCursor(ctx context.Context, tillID string) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, "SELECT delivered_seq FROM webhook_cursors WHERE till_id = ?", tillID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: webhook cursor: %w", err)
+	}
+	return seq, nil
+}
+
+// WebhookCursors returns every till's delivery state.
+func (s *Store) WebhookCursors(ctx context.Context) ([]gateway.WebhookCursor, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT till_id, delivered_seq, attempts, last_error, last_attempt FROM webhook_cursors ORDER BY till_id")
+	if err != nil {
+		return nil, fmt.Errorf("store: webhook cursors: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.WebhookCursor
+	for rows.Next() {
+		var c gateway.WebhookCursor
+		var at *string
+		if err := rows.Scan(&c.TillID, &c.DeliveredSeq, &c.Attempts, &c.LastError, &at); err != nil {
+			return nil, fmt.Errorf("store: webhook cursors: %w", err)
+		}
+		if at != nil {
+			if c.LastAttempt, err = parseTime(*at); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SaveWebhookCursor records where delivery to a till stands.
+func (s *Store) SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor) error {
+	return s.Update(ctx, func(tx gateway.Tx) error {
+		_, err := tx.(*txn).exec(`INSERT INTO webhook_cursors (till_id, delivered_seq, attempts, last_error, last_attempt)
+			VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (till_id) DO UPDATE SET delivered_seq = excluded.delivered_seq,
+				attempts = excluded.attempts, last_error = excluded.last_error, last_attempt = excluded.last_attempt`,
+			c.TillID, c.DeliveredSeq, c.Attempts, c.LastError, formatTime(c.LastAttempt))
+		if err != nil {
+			return fmt.Errorf("store: save webhook cursor: %w", err)
+		}
+		return nil
+	})
+}
