@@ -19,7 +19,19 @@ const (
 	EventPaymentDeclined  = "payment.declined"
 	EventPaymentCancelled = "payment.cancelled"
 	EventPaymentUnknown   = "payment.unknown"
+	EventPaymentError     = "payment.error"
+	EventPaymentResolved  = "payment.resolved"
+
+	// Terminal events are for upstream sync and the terminal connections,
+	// not for tills: they carry no ticket.
+	EventTerminalPaired  = "terminal.paired"
+	EventTerminalRevoked = "terminal.revoked"
 )
+
+// ForTills reports whether tills receive events of this type.
+func ForTills(typ string) bool {
+	return typ != EventTerminalPaired && typ != EventTerminalRevoked
+}
 
 // Event is one entry of the append-only event log. Seq is gapless and
 // gateway-wide; it is assigned by the store inside the transaction that makes
@@ -54,6 +66,23 @@ func NewTicketEvent(typ string, t *Ticket, paymentID string, at time.Time) (Even
 	}
 	return Event{Type: typ, At: at, TillID: t.TillID, TicketID: t.ID, TicketRef: t.Ref,
 		PaymentID: paymentID, Data: data}, nil
+}
+
+type terminalEventPayload struct {
+	Type       string `json:"type"`
+	TerminalID string `json:"terminal_id"`
+	Name       string `json:"name"`
+	Serial     string `json:"serial"`
+	At         string `json:"at"`
+}
+
+func appendTerminalEvent(ctx context.Context, tx Tx, typ string, t *Terminal, at time.Time) error {
+	data, err := json.Marshal(terminalEventPayload{Type: typ, TerminalID: t.ID, Name: t.Name,
+		Serial: t.Serial, At: at.UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		return fmt.Errorf("gateway: encode event: %w", err)
+	}
+	return tx.AppendEvent(ctx, &Event{Type: typ, At: at, Data: data})
 }
 
 // EventBus keeps the most recent committed events in memory and wakes

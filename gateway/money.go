@@ -20,15 +20,20 @@ var ErrOverflow = errors.New("gateway: amount overflows")
 
 // MulCents returns a*b, or ErrOverflow.
 func MulCents(a, b int64) (int64, error) {
-	hi, lo := bits.Mul64(uint64(abs(a)), uint64(abs(b)))
-	if hi != 0 || lo > math.MaxInt64 {
+	hi, lo := bits.Mul64(magnitude(a), magnitude(b))
+	neg := (a < 0) != (b < 0)
+	// The negative side holds one more value: MinInt64's magnitude is 1<<63.
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	if hi != 0 || lo > limit {
 		return 0, ErrOverflow
 	}
-	r := int64(lo)
-	if (a < 0) != (b < 0) {
-		r = -r
+	if neg {
+		return int64(-lo), nil // two's complement: -(1<<63) wraps to MinInt64
 	}
-	return r, nil
+	return int64(lo), nil
 }
 
 // AddCents returns a+b, or ErrOverflow.
@@ -40,14 +45,12 @@ func AddCents(a, b int64) (int64, error) {
 	return s, nil
 }
 
-func abs(a int64) int64 {
+// magnitude is |a|, exact even for MinInt64.
+func magnitude(a int64) uint64 {
 	if a < 0 {
-		if a == math.MinInt64 {
-			return math.MaxInt64 // only reached by hostile input; Mul will report overflow
-		}
-		return -a
+		return uint64(-(a + 1)) + 1
 	}
-	return a
+	return uint64(a)
 }
 
 // divRound divides n by d (d > 0) rounding half away from zero.
@@ -102,6 +105,10 @@ func Split(amount int64, n int) []int64 {
 	}
 	parts := make([]int64, n)
 	q, r := amount/int64(n), amount%int64(n)
+	if r < 0 { // Go truncates toward zero: floor, so that the r extra cents are positive
+		q--
+		r += int64(n)
+	}
 	for i := range parts {
 		parts[i] = q
 		if int64(i) < r {

@@ -18,6 +18,9 @@ type Store interface {
 	EventsAfter(ctx context.Context, q EventQuery) ([]Event, error)
 	LastSeq(ctx context.Context) (int64, error)
 
+	Payment(ctx context.Context, id string) (Payment, error)
+	PaymentsInProgress(ctx context.Context) ([]Payment, error)
+
 	TillByKeyHash(ctx context.Context, hash []byte) (Till, error)
 	TillByName(ctx context.Context, name string) (Till, error)
 	Tills(ctx context.Context) ([]Till, error)
@@ -30,6 +33,16 @@ type Tx interface {
 	InsertTicket(ctx context.Context, t *Ticket) error
 	UpdateTicket(ctx context.Context, t *Ticket) error
 	PaymentsOf(ctx context.Context, ticketID string) ([]Payment, error)
+	PaymentByID(ctx context.Context, id string) (Payment, error)
+	InsertPayment(ctx context.Context, p *Payment) error
+	UpdatePayment(ctx context.Context, p *Payment) error
+
+	InsertPairingCode(ctx context.Context, hash []byte, created, expires time.Time) error
+	// UsePairingCode marks the code used, or returns ErrUnauthorized if it
+	// is unknown, used or expired at now.
+	UsePairingCode(ctx context.Context, hash []byte, now time.Time) error
+	InsertTerminal(ctx context.Context, t *Terminal) error
+	UpdateTerminal(ctx context.Context, t *Terminal) error
 
 	// AppendEvent assigns e.Seq, the next number of the gapless log.
 	AppendEvent(ctx context.Context, e *Event) error

@@ -43,28 +43,48 @@ func isBidiControl(r rune) bool {
 
 // LooksLikePAN reports whether s carries something that looks like a full
 // card number: 13 to 19 digits, possibly grouped by single spaces or dashes,
-// that pass the Luhn check.
+// that pass the Luhn check. A card number may sit among other numbers in the
+// same run of groups ("Table 5 4970 1012 3456 7897", "4970101234567897-2"),
+// so every sequence of whole groups of the run is checked.
 func LooksLikePAN(s string) bool {
-	var digits []byte
+	var digits []byte // the current run's digits
+	var starts []int  // where each of its groups starts in digits
 	flush := func() bool {
-		ok := len(digits) >= 13 && len(digits) <= 19 && luhn(digits)
-		digits = digits[:0]
-		return ok
+		defer func() { digits, starts = digits[:0], starts[:0] }()
+		for i, from := range starts {
+			for j := i + 1; j <= len(starts); j++ {
+				to := len(digits)
+				if j < len(starts) {
+					to = starts[j]
+				}
+				n := to - from
+				if n > 19 {
+					break
+				}
+				if n >= 13 && luhn(digits[from:to]) {
+					return true
+				}
+			}
+		}
+		return false
 	}
-	prevSep := false
+	inGroup := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
+			if !inGroup {
+				starts = append(starts, len(digits))
+				inGroup = true
+			}
 			digits = append(digits, c)
-			prevSep = false
-		case (c == ' ' || c == '-') && len(digits) > 0 && !prevSep:
-			prevSep = true
+		case (c == ' ' || c == '-') && inGroup && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+			inGroup = false // a single separator between two groups
 		default:
 			if flush() {
 				return true
 			}
-			prevSep = false
+			inGroup = false
 		}
 	}
 	return flush()

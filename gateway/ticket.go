@@ -145,6 +145,7 @@ const (
 	PaymentApproved  PaymentStatus = "approved"
 	PaymentDeclined  PaymentStatus = "declined"
 	PaymentCancelled PaymentStatus = "cancelled"
+	PaymentError     PaymentStatus = "error"
 	PaymentUnknown   PaymentStatus = "unknown"
 )
 
@@ -159,8 +160,10 @@ type Card struct {
 type Payment struct {
 	ID             string        `json:"id"`
 	TicketID       string        `json:"ticket_id"`
-	Terminal       string        `json:"terminal"`
-	Amount         int64         `json:"amount"`
+	DeviceID       string        `json:"device_id"` // our terminal's ID (trm_...)
+	Terminal       string        `json:"terminal"`  // its name, as the manager named it
+	Requested      int64         `json:"requested"` // what the scenario asked for
+	Amount         int64         `json:"amount"`    // what the card paid (the request while pending)
 	Tip            int64         `json:"tip"`
 	Currency       string        `json:"currency"`
 	Status         PaymentStatus `json:"status"`
@@ -169,9 +172,15 @@ type Payment struct {
 	TransactionRef string        `json:"transaction_ref,omitempty"`
 	MerchantID     string        `json:"merchant_id,omitempty"`
 	TerminalID     string        `json:"terminal_id,omitempty"`
+	Receipt        []string      `json:"receipt,omitempty"` // the terminal's own receipt lines
 	CreatedAt      time.Time     `json:"created_at"`
+	Deadline       time.Time     `json:"deadline"`
 	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
+	ResolvedBy     string        `json:"resolved_by,omitempty"` // "manager" when resolved by hand
 }
+
+// Final reports whether the payment has its outcome.
+func (p Payment) Final() bool { return !p.InProgress() }
 
 // InProgress reports whether the payment still holds its amount reserved.
 func (p Payment) InProgress() bool {

@@ -48,7 +48,7 @@ func (r Rules) Validate(in *TicketInput) error {
 		fe.add("lines", "at most %d lines", MaxLines)
 	}
 	var sum int64
-	sumOK := true
+	sumOK := len(in.Lines) <= MaxLines // only the first MaxLines are looked at
 	for i, l := range in.Lines {
 		if i >= MaxLines {
 			break

@@ -2,21 +2,27 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/passerelle/passerelle/gateway"
 )
 
-const paymentColumns = `id, ticket_id, terminal, amount, tip, currency, status, card, auth_code,
-	transaction_ref, merchant_id, terminal_id, created_at, completed_at`
+const paymentColumns = `id, ticket_id, device_id, terminal, requested, amount, tip, currency, status, card,
+	auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at, resolved_by`
 
 func scanPayment(row scanner) (gateway.Payment, error) {
 	var p gateway.Payment
-	var status, created string
+	var status, receipt, created, deadline string
 	var card, completed *string
-	err := row.Scan(&p.ID, &p.TicketID, &p.Terminal, &p.Amount, &p.Tip, &p.Currency, &status, &card,
-		&p.AuthCode, &p.TransactionRef, &p.MerchantID, &p.TerminalID, &created, &completed)
+	err := row.Scan(&p.ID, &p.TicketID, &p.DeviceID, &p.Terminal, &p.Requested, &p.Amount, &p.Tip, &p.Currency,
+		&status, &card, &p.AuthCode, &p.TransactionRef, &p.MerchantID, &p.TerminalID, &receipt,
+		&created, &deadline, &completed, &p.ResolvedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, gateway.ErrNotFound
+	}
 	if err != nil {
 		return p, fmt.Errorf("store: read payment: %w", err)
 	}
@@ -27,7 +33,13 @@ func scanPayment(row scanner) (gateway.Payment, error) {
 			return p, fmt.Errorf("store: payment %s card: %w", p.ID, err)
 		}
 	}
+	if err := json.Unmarshal([]byte(receipt), &p.Receipt); err != nil {
+		return p, fmt.Errorf("store: payment %s receipt: %w", p.ID, err)
+	}
 	if p.CreatedAt, err = parseTime(created); err != nil {
+		return p, err
+	}
+	if p.Deadline, err = parseTime(deadline); err != nil {
 		return p, err
 	}
 	if completed != nil {
@@ -40,10 +52,10 @@ func scanPayment(row scanner) (gateway.Payment, error) {
 	return p, nil
 }
 
-func payments(ctx context.Context, q querier, ticketID string) ([]gateway.Payment, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE ticket_id = ? ORDER BY id", ticketID)
+func queryPayments(ctx context.Context, q querier, where string, args ...any) ([]gateway.Payment, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE "+where+" ORDER BY id", args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: payments of %s: %w", ticketID, err)
+		return nil, fmt.Errorf("store: payments: %w", err)
 	}
 	defer rows.Close()
 	out := []gateway.Payment{}
@@ -55,12 +67,90 @@ func payments(ctx context.Context, q querier, ticketID string) ([]gateway.Paymen
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: payments of %s: %w", ticketID, err)
+		return nil, fmt.Errorf("store: payments: %w", err)
 	}
 	return out, nil
+}
+
+func payments(ctx context.Context, q querier, ticketID string) ([]gateway.Payment, error) {
+	return queryPayments(ctx, q, "ticket_id = ?", ticketID)
 }
 
 // PaymentsOf implements gateway.Tx.
 func (t *txn) PaymentsOf(_ context.Context, ticketID string) ([]gateway.Payment, error) {
 	return payments(t.ctx, t.tx, ticketID)
+}
+
+// PaymentByID implements gateway.Tx.
+func (t *txn) PaymentByID(_ context.Context, id string) (gateway.Payment, error) {
+	return scanPayment(t.tx.QueryRowContext(t.ctx, "SELECT "+paymentColumns+" FROM payments WHERE id = ?", id))
+}
+
+// Payment implements gateway.Store.
+func (s *Store) Payment(ctx context.Context, id string) (gateway.Payment, error) {
+	return scanPayment(s.db.QueryRowContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE id = ?", id))
+}
+
+// PaymentsInProgress implements gateway.Store.
+func (s *Store) PaymentsInProgress(ctx context.Context) ([]gateway.Payment, error) {
+	return queryPayments(ctx, s.db, "status IN ('pending', 'unknown')")
+}
+
+func paymentArgs(p *gateway.Payment) ([]any, error) {
+	var card *string
+	if p.Card != nil {
+		b, err := json.Marshal(p.Card)
+		if err != nil {
+			return nil, fmt.Errorf("store: encode card: %w", err)
+		}
+		s := string(b)
+		card = &s
+	}
+	receipt := p.Receipt
+	if receipt == nil {
+		receipt = []string{}
+	}
+	rb, err := json.Marshal(receipt)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode receipt: %w", err)
+	}
+	var completed *string
+	if p.CompletedAt != nil {
+		c := formatTime(*p.CompletedAt)
+		completed = &c
+	}
+	return []any{p.TicketID, p.DeviceID, p.Terminal, p.Requested, p.Amount, p.Tip, p.Currency, string(p.Status),
+		card, p.AuthCode, p.TransactionRef, p.MerchantID, p.TerminalID, string(rb), formatTime(p.CreatedAt),
+		formatTime(p.Deadline), completed, p.ResolvedBy, p.ID}, nil
+}
+
+// InsertPayment implements gateway.Tx.
+func (t *txn) InsertPayment(_ context.Context, p *gateway.Payment) error {
+	args, err := paymentArgs(p)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO payments (ticket_id, device_id, terminal, requested, amount, tip, currency, status,
+		card, auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at,
+		resolved_by, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: insert payment: %w", err)
+	}
+	return nil
+}
+
+// UpdatePayment implements gateway.Tx.
+func (t *txn) UpdatePayment(_ context.Context, p *gateway.Payment) error {
+	args, err := paymentArgs(p)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE payments SET ticket_id = ?, device_id = ?, terminal = ?, requested = ?, amount = ?,
+		tip = ?, currency = ?, status = ?, card = ?, auth_code = ?, transaction_ref = ?, merchant_id = ?,
+		terminal_id = ?, receipt = ?, created_at = ?, deadline = ?, completed_at = ?, resolved_by = ?
+		WHERE id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("store: update payment %s: %w", p.ID, err)
+	}
+	return nil
 }

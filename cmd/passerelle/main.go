@@ -35,7 +35,9 @@ func commands() []command {
 	return []command{
 		{"run", "run the gateway", runGateway},
 		{"till", "manage till keys: add, list, revoke", tillCommand},
-		{"sim", "simulators: sim till", simCommand},
+		{"terminal", "pair and manage terminals: code, list, rename, revoke", terminalCommand},
+		{"payment", "payments without outcome: pending, resolve", paymentCommand},
+		{"sim", "simulators: sim till, sim terminal", simCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, version)
 			return nil

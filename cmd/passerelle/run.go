@@ -18,14 +18,19 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/passerelle/passerelle/drivers/listener"
+	"github.com/passerelle/passerelle/drivers/receipt"
+	"github.com/passerelle/passerelle/drivers/terminalws"
 	"github.com/passerelle/passerelle/drivers/tillapi"
 	"github.com/passerelle/passerelle/drivers/webhook"
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
 )
 
-// dbFile is the database's name in the data directory.
-const dbFile = "passerelle.db"
+// Files in the data directory.
+const (
+	dbFile        = "passerelle.db"
+	scenariosFile = "scenarios.yaml"
+)
 
 // eventWindow is how many recent events the bus keeps in memory.
 const eventWindow = 8192
@@ -74,12 +79,27 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	}
 	bus.Start(last)
 
+	scenarios, err := gateway.NewScenarioFile(filepath.Join(data, scenariosFile), log)
+	if err != nil {
+		return err
+	}
 	tickets := gateway.NewTickets(st, cfg.Rules, time.Now)
 	tills := gateway.NewTills(st, time.Now)
 	events := gateway.NewEventLog(st, bus)
 	hooks := webhook.New(webhook.Config{Store: st, Events: events, Log: log})
+	payments := gateway.NewPayments(st, time.Now, 0)
+	printer := receipt.Printer{Location: cfg.Location(), Now: time.Now,
+		Shop: receipt.Header{Name: cfg.Shop.Name, Address: cfg.Shop.Address, Phone: cfg.Shop.Phone}}
+	hub := terminalws.New(terminalws.Config{
+		Terminals: gateway.NewTerminals(st, time.Now),
+		Payments:  payments,
+		Sessions:  gateway.NewSessions(st, payments, scenarios.Current, printer, time.Now),
+		Events:    events,
+		Log:       log,
+	})
 
 	mux := http.NewServeMux()
+	hub.Register(mux)
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: "disabled"}
@@ -109,6 +129,8 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return hooks.Run(gctx) })
+	g.Go(func() error { return hub.Run(gctx) })
+	g.Go(func() error { return scenarios.Run(gctx) })
 	err = g.Wait()
 	log.Info("passerelle stopped")
 	if errors.Is(err, context.Canceled) {

@@ -8,12 +8,14 @@ import (
 
 func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: passerelle sim till [flags]")
+		fmt.Fprintln(stderr, "usage: passerelle sim till|terminal [flags]")
 		return errUsage
 	}
 	switch args[0] {
 	case "till":
 		return simTill(ctx, args[1:], stdout, stderr)
+	case "terminal":
+		return simTerminal(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("sim: unknown simulator %q (till)", args[0])
+	return fmt.Errorf("sim: unknown simulator %q (till, terminal)", args[0])
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -44,31 +46,86 @@ func DecodeTicket(body []byte) (gateway.TicketInput, error) {
 	if err := checkStructure(body); err != nil {
 		return in, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&in)
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &te):
-		p := problem(http.StatusUnprocessableEntity, "invalid", "Invalid ticket", "some fields are invalid")
-		p.Errors = []gateway.FieldError{{Field: te.Field, Message: "must be a " + jsonKind(te.Type.Kind().String())}}
-		return in, p
-	case err != nil:
-		return in, badRequest(err.Error())
+	// The lines are decoded one by one so that a type error can name its
+	// line: encoding/json's own path would say "lines.qty".
+	var raw struct {
+		gateway.TicketInput
+		Lines []json.RawMessage `json:"lines"`
+	}
+	if err := decodeStrict(body, &raw); err != nil {
+		return in, decodeError("", err)
+	}
+	in = raw.TicketInput
+	if raw.Lines != nil {
+		in.Lines = make([]gateway.Line, len(raw.Lines))
+	}
+	for i, l := range raw.Lines {
+		if err := decodeStrict(l, &in.Lines[i]); err != nil {
+			return in, decodeError("lines["+strconv.Itoa(i)+"]", err)
+		}
 	}
 	return in, nil
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "int64", "int":
-		return "whole number (within range)"
-	case "slice":
-		return "list"
-	case "struct":
-		return "object"
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// decodeError maps an error of decodeStrict on the value at path.
+func decodeError(path string, err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return badRequest(err.Error())
 	}
-	return goKind
+	field := path
+	// The embedded TicketInput names itself in the path: tills never see it.
+	if f := strings.TrimPrefix(te.Field, embeddedPrefix); f != "" {
+		field = joinPath(path, f)
+	}
+	p := problem(http.StatusUnprocessableEntity, "invalid", "Invalid ticket", "some fields are invalid")
+	p.Errors = []gateway.FieldError{{Field: field, Message: "must be " + jsonKind(te.Type.Kind())}}
+	return p
+}
+
+var embeddedPrefix = reflect.TypeFor[gateway.TicketInput]().Name() + "."
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Int64, reflect.Int:
+		return "a whole number (within range)"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Struct:
+		return "an object"
+	}
+	return "a " + k.String()
+}
+
+// fieldNames are the names a ticket's JSON may use, exactly as spelt:
+// encoding/json also takes "REF" (or "Ref") for ref, so a second spelling
+// of a field would silently override the first.
+var fieldNames = jsonNames(reflect.TypeFor[gateway.TicketInput](), reflect.TypeFor[gateway.Line]())
+
+func jsonNames(types ...reflect.Type) map[string]bool {
+	names := map[string]bool{}
+	for _, t := range types {
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			names[name] = true
+		}
+	}
+	return names
+}
+
+// quoteField quotes a field's path for an error message, unless it could
+// be a card number, which must not be echoed.
+func quoteField(path string) string {
+	if gateway.LooksLikePAN(path) {
+		return "(a name that looks like a card number)"
+	}
+	return strconv.Quote(path)
 }
 
 func badRequest(detail string) *Problem {
@@ -115,6 +172,9 @@ func walkValue(dec *json.Decoder, path string, depth int) error {
 			}
 			name := tok.(string)
 			field := joinPath(path, name)
+			if !fieldNames[name] {
+				return badRequest("unknown field " + quoteField(field))
+			}
 			if seen[name] {
 				return badRequest("duplicate field " + strconv.Quote(field))
 			}

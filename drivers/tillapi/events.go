@@ -62,6 +62,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 func writeEvents(rc *http.ResponseController, w http.ResponseWriter, evs []gateway.Event) error {
 	rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	for _, e := range evs {
+		if !gateway.ForTills(e.Type) { // terminal events, in an admin's stream
+			continue
+		}
 		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, e.Data); err != nil {
 			return err
 		}

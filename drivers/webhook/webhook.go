@@ -77,33 +77,37 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	tick := time.NewTicker(d.c.Rescan)
 	defer tick.Stop()
 	for {
+		// A failed read keeps the loops as they are: taken for "no tills",
+		// it would cut every delivery under way.
 		tills, err := d.c.Store.Tills(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.c.Log.Error("webhook: list tills", "err", err)
 		}
-		want := map[string]gateway.Till{}
-		for _, t := range tills {
-			if t.CallbackURL != "" && t.RevokedAt == nil {
-				want[t.ID] = t
+		if err == nil {
+			want := map[string]gateway.Till{}
+			for _, t := range tills {
+				if t.CallbackURL != "" && t.RevokedAt == nil {
+					want[t.ID] = t
+				}
 			}
-		}
-		for id, l := range loops {
-			if t, ok := want[id]; !ok || t.CallbackURL != l.url {
-				l.cancel()
-				delete(loops, id)
+			for id, l := range loops {
+				if t, ok := want[id]; !ok || t.CallbackURL != l.url {
+					l.cancel()
+					delete(loops, id)
+				}
 			}
-		}
-		for id, t := range want {
-			if _, ok := loops[id]; ok {
-				continue
+			for id, t := range want {
+				if _, ok := loops[id]; ok {
+					continue
+				}
+				lctx, cancel := context.WithCancel(ctx)
+				loops[id] = loop{url: t.CallbackURL, cancel: cancel}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d.deliverTill(lctx, t)
+				}()
 			}
-			lctx, cancel := context.WithCancel(ctx)
-			loops[id] = loop{url: t.CallbackURL, cancel: cancel}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.deliverTill(lctx, t)
-			}()
 		}
 		select {
 		case <-ctx.Done():
@@ -116,18 +120,37 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
+// deliverTill returns only when ctx is done: Run does not restart a loop
+// that ended, so a store error (a full disk, a lock held too long) is waited
+// out here like a till that does not answer.
 func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 	log := d.c.Log.With("till", till.Name)
-	cursor, err := d.c.Store.WebhookCursor(ctx, till.ID)
-	if err != nil {
+	var cursor int64
+	for fails := 1; ; fails++ {
+		var err error
+		if cursor, err = d.c.Store.WebhookCursor(ctx, till.ID); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
 		log.Error("webhook: read cursor", "err", err)
-		return
+		if !sleep(ctx, Backoff(fails, d.c.MinBackoff, d.c.MaxBackoff)) {
+			return
+		}
 	}
 	attempts := 0
 	for {
 		evs, err := d.c.Events.Wait(ctx, cursor, till.ID, 1)
 		if err != nil {
-			return // ctx done
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("webhook: read events", "err", err)
+			if !sleep(ctx, Backoff(1, d.c.MinBackoff, d.c.MaxBackoff)) {
+				return
+			}
+			continue
 		}
 		e := evs[0]
 		err = d.post(ctx, till, e)
@@ -139,10 +162,13 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 			state.LastError = err.Error()
 		}
 		if serr := d.c.Store.SaveWebhookCursor(ctx, state); serr != nil {
-			if ctx.Err() == nil {
-				log.Error("webhook: save cursor", "err", serr)
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			// The till has the event or not whatever the store says; the
+			// next save records the cursor. Only a restart before it
+			// sends the event again.
+			log.Error("webhook: save cursor", "err", serr)
 		}
 		if err == nil {
 			cursor, attempts = e.Seq, 0
@@ -150,11 +176,22 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 		}
 		wait := Backoff(attempts, d.c.MinBackoff, d.c.MaxBackoff)
 		log.Warn("webhook delivery failed", "seq", e.Seq, "attempt", attempts, "retry_in", wait, "err", err)
-		select {
-		case <-ctx.Done():
+		if !sleep(ctx, wait) {
 			return
-		case <-time.After(wait):
 		}
+	}
+}
+
+// sleep waits d, or less if ctx is done first; it reports whether ctx is
+// still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -35,24 +35,56 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_status ON tickets (status, id);
 CREATE INDEX tickets_table ON tickets (table_no, id) WHERE table_no <> '';
 
+-- Terminals: paired payment terminals. Tokens are stored hashed only.
+CREATE TABLE terminals (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+    serial       TEXT NOT NULL DEFAULT '',
+    model        TEXT NOT NULL DEFAULT '',
+    app_version  TEXT NOT NULL DEFAULT '',
+    token_hash   BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+    display_cols INTEGER NOT NULL DEFAULT 16,
+    display_rows INTEGER NOT NULL DEFAULT 8,
+    printer_cols INTEGER NOT NULL DEFAULT 32,
+    keys         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(keys)),
+    paired_at    TEXT NOT NULL,
+    last_seen    TEXT,
+    revoked_at   TEXT
+) STRICT;
+
+-- Pairing codes: 6 digits, single use, 10 minutes. Stored hashed.
+CREATE TABLE pairing_codes (
+    code_hash  BLOB PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+) STRICT;
+
 CREATE TABLE payments (
     id              TEXT PRIMARY KEY,
     ticket_id       TEXT NOT NULL REFERENCES tickets (id),
+    device_id       TEXT NOT NULL REFERENCES terminals (id),
     terminal        TEXT NOT NULL DEFAULT '',
-    amount          INTEGER NOT NULL CHECK (amount BETWEEN 1 AND 100000000),
+    requested       INTEGER NOT NULL CHECK (requested BETWEEN 1 AND 100000000),
+    amount          INTEGER NOT NULL CHECK (amount BETWEEN 0 AND 100000000),
     tip             INTEGER NOT NULL DEFAULT 0 CHECK (tip BETWEEN 0 AND 100000000),
     currency        TEXT NOT NULL CHECK (length(currency) = 3),
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'declined', 'cancelled', 'unknown')),
-    card            TEXT,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'declined', 'cancelled', 'error', 'unknown')),
+    card            TEXT CHECK (card IS NULL OR json_valid(card)),
     auth_code       TEXT NOT NULL DEFAULT '',
     transaction_ref TEXT NOT NULL DEFAULT '',
     merchant_id     TEXT NOT NULL DEFAULT '',
     terminal_id     TEXT NOT NULL DEFAULT '',
+    receipt         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(receipt)),
     created_at      TEXT NOT NULL,
-    completed_at    TEXT
+    deadline        TEXT NOT NULL,
+    completed_at    TEXT,
+    resolved_by     TEXT NOT NULL DEFAULT ''
 ) STRICT;
 
 CREATE INDEX payments_ticket ON payments (ticket_id);
+CREATE INDEX payments_status ON payments (status) WHERE status IN ('pending', 'unknown');
+CREATE INDEX payments_device ON payments (device_id, status);
 
 -- The append-only event log: gapless seq (INTEGER PRIMARY KEY without
 -- AUTOINCREMENT, assigned max+1 by the single writer). It feeds the SSE

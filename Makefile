@@ -1,0 +1,53 @@
+# Passerelle: `make run` builds and starts the gateway on its embedded
+# defaults; `make test` runs every test with the race detector.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/passerelle
+DATA     ?= ./passerelle-data
+FUZZTIME ?= 10s
+
+.PHONY: build run test test-short bench lint fuzz-short fuzz cross clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/passerelle
+
+run: build
+	./$(BIN) run --data $(DATA)
+
+test:
+	$(GO) test -race -count=1 -timeout 9m ./...
+
+test-short:
+	$(GO) test -race -count=1 -short ./...
+
+# Go benchmarks, then the load tool against a real gateway process.
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+	./bench/till-load.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+# Every fuzz target for FUZZTIME each (CI runs the short default; `make fuzz
+# FUZZTIME=10m` for a long run).
+fuzz-short:
+	./.ci/fuzz $(FUZZTIME)
+
+fuzz:
+	./.ci/fuzz $(or $(FUZZTIME),5m)
+
+# The box runs Windows or Linux, x86-64 or arm64: pure Go builds for all.
+cross:
+	for t in linux/amd64 linux/arm64 windows/amd64 windows/arm64; do \
+	  os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+	    -o bin/passerelle-$$os-$$arch$$ext ./cmd/passerelle || exit 1; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,240 @@
+package terminalws
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// conn is one terminal's connection.
+type conn struct {
+	h    *Hub
+	ws   *websocket.Conn
+	addr string
+	term gateway.Terminal
+
+	out     chan any      // to the writer
+	in      chan []byte   // from the reader
+	changed chan string   // ticket IDs whose screens may need a refresh
+	done    chan struct{} // closed when the connection ends
+	once    sync.Once
+	reason  string
+	sess    *gateway.Session
+	bad     int // bad messages in a row
+	bucket  tokenBucket
+}
+
+func newConn(h *Hub, ws *websocket.Conn, addr string) *conn {
+	return &conn{h: h, ws: ws, addr: addr, out: make(chan any, OutboxSize), in: make(chan []byte),
+		changed: make(chan string, 64), done: make(chan struct{}),
+		bucket: tokenBucket{rate: h.c.RateLimit, burst: h.c.RateBurst, tokens: h.c.RateBurst}}
+}
+
+// close ends the connection; safe from any goroutine, more than once.
+func (c *conn) close(reason string) {
+	c.once.Do(func() {
+		c.reason = reason
+		close(c.done)
+	})
+}
+
+// sendMsg queues a message for the writer. A terminal that does not read
+// fast enough to drain OutboxSize messages is dropped, not waited for.
+func (c *conn) sendMsg(m any) {
+	select {
+	case c.out <- m:
+	case <-c.done:
+	default:
+		c.close("terminal too slow to read")
+	}
+}
+
+// ticketChanged is called by the hub for every ticket event; it never
+// blocks: a full queue means the loop is busy and will catch up.
+func (c *conn) ticketChanged(id string) {
+	select {
+	case c.changed <- id:
+	default:
+	}
+}
+
+func (c *conn) run(ctx context.Context) {
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		c.writer()
+	}()
+	go c.reader()
+	defer func() {
+		c.close("closed")
+		<-wdone // the writer sends what is queued (a last error) first
+		c.ws.Close()
+	}()
+	if !c.handshake(ctx) {
+		return
+	}
+	c.h.join(c)
+	defer c.h.leave(c)
+	c.sess = c.h.c.Sessions.New(c.term, func(m gateway.Message) { c.sendMsg(m) })
+	c.askPending(ctx)
+	c.loop(ctx)
+	c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+}
+
+func (c *conn) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			c.close("gateway shutting down")
+			return
+		case <-c.done:
+			return
+		case data := <-c.in:
+			c.handle(ctx, data)
+		case id := <-c.changed:
+			if err := c.sess.TicketChanged(ctx, id); err != nil {
+				c.h.c.Log.Error("refresh terminal screen", "terminal", c.term.Name, "err", err)
+			}
+		}
+	}
+}
+
+// handshake waits for a valid hello and answers welcome, or error and
+// false.
+func (c *conn) handshake(ctx context.Context) bool {
+	timer := time.NewTimer(HelloTimeout)
+	defer timer.Stop()
+	var data []byte
+	select {
+	case data = <-c.in:
+	case <-timer.C:
+		c.sendMsg(errorMsg{Type: "error", Code: codeUnauthorized, Message: "say hello first"})
+		return false
+	case <-c.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	m, err := Decode(data)
+	if err == nil && m.typ != "hello" {
+		err = bad(codeUnauthorized, "the first message must be hello")
+	}
+	if err != nil {
+		c.sendError(err)
+		return false
+	}
+	term, token, err := c.h.c.Terminals.Connect(ctx, c.addr, m.v.(*helloMsg).hello())
+	switch {
+	case errors.Is(err, gateway.ErrTooManyTries):
+		c.sendMsg(errorMsg{Type: "error", Code: codeWait, Message: err.Error()})
+		return false
+	case errors.Is(err, gateway.ErrUnauthorized):
+		c.sendMsg(errorMsg{Type: "error", Code: codeUnauthorized, Message: "unknown pairing code or token"})
+		return false
+	case err != nil:
+		c.sendError(err)
+		return false
+	}
+	c.term = term
+	c.sendMsg(welcomeMsg{Type: "welcome", TerminalID: term.ID, Name: term.Name, Token: token})
+	c.h.c.Log.Info("terminal connected", "terminal", term.Name, "id", term.ID, "addr", c.addr, "paired", token != "")
+	return true
+}
+
+// askPending asks the terminal about payments it left pending.
+func (c *conn) askPending(ctx context.Context) {
+	ps, err := c.h.c.Payments.InProgressOn(ctx, c.term.ID)
+	if err != nil {
+		c.h.c.Log.Error("pending payments", "terminal", c.term.Name, "err", err)
+		return
+	}
+	for _, p := range ps {
+		c.sendMsg(paymentMsg{Type: "status_request", PaymentID: p.ID})
+	}
+}
+
+func (c *conn) reader() {
+	defer c.close("read ended")
+	c.ws.SetReadLimit(HardReadLimit)
+	c.ws.SetReadDeadline(time.Now().Add(c.h.c.ReadTimeout))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(c.h.c.ReadTimeout))
+	})
+	for {
+		kind, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.ws.SetReadDeadline(time.Now().Add(c.h.c.ReadTimeout))
+		if kind != websocket.TextMessage {
+			data = nil // handled as a bad message
+		}
+		select {
+		case c.in <- data:
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (c *conn) writer() {
+	ping := time.NewTicker(c.h.c.PingInterval)
+	defer ping.Stop()
+	write := func(m any) bool {
+		c.ws.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		return c.ws.WriteJSON(m) == nil
+	}
+	for {
+		select {
+		case m := <-c.out:
+			if !write(m) {
+				c.close("write failed")
+				return
+			}
+		case <-ping.C:
+			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(WriteTimeout)) != nil {
+				c.close("ping failed")
+				return
+			}
+		case <-c.done:
+			c.flush(write)
+			c.ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, c.reason), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+// flush writes what is still queued, such as the error that ends the
+// connection.
+func (c *conn) flush(write func(any) bool) {
+	for {
+		select {
+		case m := <-c.out:
+			if !write(m) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (c *conn) sendError(err error) {
+	var pe *protoError
+	var verr *gateway.ValidationError
+	switch {
+	case errors.As(err, &pe):
+		c.sendMsg(errorMsg{Type: "error", Code: pe.code, Message: pe.msg})
+	case errors.As(err, &verr):
+		c.sendMsg(errorMsg{Type: "error", Code: codeInvalid, Message: verr.Error()})
+	default:
+		c.h.c.Log.Error("terminal message", "terminal", c.term.Name, "err", err)
+		c.sendMsg(errorMsg{Type: "error", Code: codeInternal, Message: "the gateway could not handle that message; nothing changed"})
+	}
+}

@@ -1,0 +1,13 @@
+// Package terminalws serves the terminal protocol of spec/terminal-protocol.md
+// at /ws/terminal: pairing and hello, the scenario screens, payments and their
+// results, printing. Each connection has one reader goroutine, one writer
+// goroutine (the only one that writes to the socket: writes are serialised)
+// and one loop goroutine that owns the terminal's scenario session, so a
+// session is never touched by two goroutines at once.
+//
+// Limits, all explicit: frames over MaxFrame bytes get an error and change
+// nothing, frames over HardReadLimit close the connection; more than
+// MaxBadMessages bad messages in a row, or a sustained rate above
+// MessagesPerSecond, disconnects the terminal; a terminal silent for
+// ReadTimeout is offline.
+package terminalws

@@ -1,0 +1,149 @@
+package terminalws
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// handle takes one message from the terminal. Bad messages get an error and
+// change nothing; too many in a row, or too many too fast, disconnect.
+func (c *conn) handle(ctx context.Context, data []byte) {
+	if !c.bucket.take(time.Now()) {
+		c.sendMsg(errorMsg{Type: "error", Code: codeRateLimited, Message: "too many messages"})
+		c.close("message rate exceeded")
+		return
+	}
+	err := c.dispatch(ctx, data)
+	if err == nil {
+		c.bad = 0
+		return
+	}
+	c.sendError(err)
+	var pe *protoError
+	if errors.As(err, &pe) && pe.code != codeBusy {
+		c.bad++
+	}
+	if c.bad >= MaxBadMessages {
+		c.close("too many bad messages")
+	}
+}
+
+func (c *conn) dispatch(ctx context.Context, data []byte) error {
+	if data == nil {
+		return bad(codeBadJSON, "only text frames carry messages")
+	}
+	if len(data) > MaxFrame {
+		return bad(codeTooLarge, "a message must be at most %d bytes", MaxFrame)
+	}
+	m, err := Decode(data)
+	if err != nil {
+		return err
+	}
+	switch v := m.v.(type) {
+	case *helloMsg:
+		return bad(codeInvalid, "already said hello")
+	case *startMsg:
+		return c.sessionErr(c.sess.Start(ctx, v.Key))
+	case *answerMsg:
+		return c.sessionErr(c.sess.Answer(ctx, v.ScreenID, v.Value))
+	case *cancelMsg:
+		return c.sessionErr(c.sess.Cancel(ctx, v.ScreenID))
+	case *resultMsg:
+		return c.result(ctx, v)
+	case *paymentRefMsg:
+		return c.paymentRef(ctx, m.typ, v)
+	}
+	return bad(codeUnknownType, "unhandled message")
+}
+
+// sessionErr turns the engine's refusals into protocol errors.
+func (c *conn) sessionErr(err error) error {
+	var cerr *gateway.ConflictError
+	var verr *gateway.ValidationError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gateway.ErrNoScreen):
+		return bad(codeNoScreen, "that screen is not shown")
+	case errors.Is(err, gateway.ErrBadAnswer):
+		return bad(codeBadAnswer, "that answer is not valid for this screen")
+	case errors.As(err, &cerr):
+		return &protoError{code: codeBusy, msg: cerr.Reason}
+	case errors.As(err, &verr):
+		return bad(codeInvalid, "%s", verr.Error())
+	}
+	return err
+}
+
+// result records a payment_result and acks it once committed; a copy of
+// a result already recorded is acked again and changes nothing.
+func (c *conn) result(ctx context.Context, v *resultMsg) error {
+	r, err := v.result()
+	if err != nil {
+		return err
+	}
+	p, _, err := c.h.c.Payments.Record(ctx, c.term.ID, r)
+	var verr *gateway.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		return bad(codeInvalid, "%s", verr.Error())
+	case errors.Is(err, gateway.ErrNotFound):
+		return bad(codeUnknownPay, "no payment %q for this terminal", v.PaymentID)
+	case err != nil:
+		return err
+	}
+	c.sendMsg(paymentMsg{Type: "ack", PaymentID: p.ID})
+	return c.sess.Paid(ctx, p)
+}
+
+func (c *conn) paymentRef(ctx context.Context, typ string, v *paymentRefMsg) error {
+	switch typ {
+	case "printed":
+		return nil
+	case "resume":
+		p, err := c.h.c.Payments.Get(ctx, v.PaymentID)
+		if err != nil || p.DeviceID != c.term.ID {
+			c.sendMsg(paymentMsg{Type: "payment_state", PaymentID: v.PaymentID, Status: "not_found"})
+			return nil
+		}
+		c.sendMsg(paymentMsg{Type: "payment_state", PaymentID: p.ID, Status: string(p.Status)})
+		return nil
+	}
+	// payment_state, the answer to a status_request.
+	if v.Status != "not_found" {
+		return nil // the terminal still runs it: its result will come
+	}
+	p, err := c.h.c.Payments.NotFound(ctx, c.term.ID, v.PaymentID)
+	if errors.Is(err, gateway.ErrNotFound) {
+		return bad(codeUnknownPay, "no payment %q for this terminal", v.PaymentID)
+	}
+	if err != nil {
+		return err
+	}
+	return c.sess.Paid(ctx, p)
+}
+
+// tokenBucket limits a terminal's message rate.
+type tokenBucket struct {
+	rate, burst float64
+	tokens      float64
+	last        time.Time
+}
+
+func (b *tokenBucket) take(now time.Time) bool {
+	if !b.last.IsZero() {
+		b.tokens += now.Sub(b.last).Seconds() * b.rate
+		if b.tokens > b.burst {
+			b.tokens = b.burst
+		}
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,255 @@
+package terminalws
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// Protocol limits and timings.
+const (
+	Subprotocol       = "passerelle.v1"
+	MaxFrame          = 64 << 10 // larger frames get an error
+	HardReadLimit     = 1 << 20  // larger frames close the connection
+	PingInterval      = 20 * time.Second
+	ReadTimeout       = 60 * time.Second // a terminal silent this long is offline
+	WriteTimeout      = 10 * time.Second
+	HelloTimeout      = 10 * time.Second
+	MaxBadMessages    = 10 // bad messages in a row before a disconnect
+	MessagesPerSecond = 20 // sustained rate allowed, with a burst of MessageBurst
+	MessageBurst      = 40
+	OutboxSize        = 64 // messages queued for a slow terminal before it is dropped
+	ExpireInterval    = 10 * time.Second
+)
+
+// Config holds what New needs.
+type Config struct {
+	Terminals *gateway.Terminals
+	Payments  *gateway.Payments
+	Sessions  *gateway.Sessions
+	Events    *gateway.EventLog
+	Log       *slog.Logger
+	// PingInterval and ReadTimeout, if set, replace the defaults (tests).
+	PingInterval time.Duration
+	ReadTimeout  time.Duration
+	// RateLimit and RateBurst, if set, replace MessagesPerSecond and
+	// MessageBurst (tests that drive terminals faster than people can).
+	RateLimit float64
+	RateBurst float64
+}
+
+// Hub accepts terminal connections and keeps track of who is online.
+type Hub struct {
+	c        Config
+	upgrader websocket.Upgrader
+	mu       sync.Mutex
+	conns    map[string]*conn // by terminal ID
+	wg       sync.WaitGroup
+	// ctx ends every connection when Run returns: hijacked connections are
+	// not stopped by the HTTP server's shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New returns a Hub.
+func New(c Config) *Hub {
+	if c.PingInterval == 0 {
+		c.PingInterval = PingInterval
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = ReadTimeout
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = MessagesPerSecond
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = MessageBurst
+	}
+	h := &Hub{c: c, conns: map[string]*conn{}}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.upgrader = websocket.Upgrader{
+		Subprotocols:     []string{Subprotocol},
+		CheckOrigin:      sameOrigin,
+		HandshakeTimeout: HelloTimeout,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  4096,
+	}
+	return h
+}
+
+// sameOrigin lets terminal apps (which send no Origin) in, and a page of
+// the gateway's own admin UI; any other web page is refused with 403.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	_, host, ok := strings.Cut(origin, "://")
+	return ok && strings.EqualFold(host, r.Host)
+}
+
+// Register adds the WebSocket endpoint to mux.
+func (h *Hub) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /ws/terminal", h.serve)
+}
+
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "cross-origin WebSocket refused", http.StatusForbidden)
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := newConn(h, ws, remoteAddr(r))
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		c.run(h.ctx)
+	}()
+}
+
+func remoteAddr(r *http.Request) string {
+	addr := r.RemoteAddr
+	if i := strings.LastIndexByte(addr, ':'); i > 0 {
+		addr = addr[:i]
+	}
+	return strings.Trim(addr, "[]")
+}
+
+// Online reports whether the terminal is connected.
+func (h *Hub) Online(terminalID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.conns[terminalID]
+	return ok
+}
+
+// OnlineIDs returns the connected terminals' IDs.
+func (h *Hub) OnlineIDs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.conns))
+	for id := range h.conns {
+		out = append(out, id)
+	}
+	return out
+}
+
+// join registers c as its terminal's connection; an older connection of
+// the same terminal is closed (the terminal reconnected).
+func (h *Hub) join(c *conn) {
+	h.mu.Lock()
+	old := h.conns[c.term.ID]
+	h.conns[c.term.ID] = c
+	h.mu.Unlock()
+	if old != nil {
+		old.close("replaced by a new connection")
+	}
+}
+
+func (h *Hub) leave(c *conn) {
+	h.mu.Lock()
+	if h.conns[c.term.ID] == c {
+		delete(h.conns, c.term.ID)
+	}
+	h.mu.Unlock()
+}
+
+func (h *Hub) conn(terminalID string) *conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns[terminalID]
+}
+
+// Abort asks the terminal running a payment to stop it. It reports whether
+// the terminal was connected to be asked.
+func (h *Hub) Abort(ctx context.Context, paymentID string) (bool, error) {
+	p, err := h.c.Payments.Get(ctx, paymentID)
+	if err != nil {
+		return false, err
+	}
+	if !p.InProgress() {
+		return false, gateway.Conflict("payment %s is already %s", p.ID, p.Status)
+	}
+	c := h.conn(p.DeviceID)
+	if c == nil {
+		return false, nil
+	}
+	c.sendMsg(paymentMsg{Type: "abort", PaymentID: p.ID})
+	return true, nil
+}
+
+// Run follows the event log to refresh terminals' screens and disconnect
+// revoked terminals, and expires payments left pending by terminals that
+// went away. It returns when ctx is done, after closing every connection.
+func (h *Hub) Run(ctx context.Context) error {
+	go h.expire(ctx)
+	after := h.c.Events.Last()
+	for {
+		evs, err := h.c.Events.Wait(ctx, after, "", 500)
+		if err != nil {
+			break
+		}
+		for _, e := range evs {
+			h.dispatch(e)
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	h.cancel()
+	h.mu.Lock()
+	for _, c := range h.conns {
+		c.close("gateway shutting down")
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+	return nil
+}
+
+func (h *Hub) dispatch(e gateway.Event) {
+	if e.Type == gateway.EventTerminalRevoked {
+		var v struct {
+			TerminalID string `json:"terminal_id"`
+		}
+		if json.Unmarshal(e.Data, &v) == nil {
+			if c := h.conn(v.TerminalID); c != nil {
+				c.close("terminal revoked")
+			}
+		}
+		return
+	}
+	if e.TicketID == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		c.ticketChanged(e.TicketID)
+	}
+}
+
+func (h *Hub) expire(ctx context.Context) {
+	t := time.NewTicker(ExpireInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := h.c.Payments.Expire(ctx, h.Online); err != nil && ctx.Err() == nil {
+			h.c.Log.Error("expire payments", "err", err)
+		} else if n > 0 {
+			h.c.Log.Warn("payments past their deadline are now unknown: the manager must resolve them", "count", n)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package terminalws
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// Inbound messages, as terminals send them.
+
+type envelope struct {
+	Type string `json:"type"`
+}
+
+type helloMsg struct {
+	Type        string   `json:"type"`
+	Serial      string   `json:"serial"`
+	Model       string   `json:"model"`
+	AppVersion  string   `json:"app_version"`
+	PairingCode string   `json:"pairing_code"`
+	Token       string   `json:"token"`
+	Display     *size    `json:"display"`
+	Printer     *size    `json:"printer"`
+	Keys        []string `json:"keys"`
+}
+
+type size struct {
+	Cols int `json:"cols"`
+	Rows int `json:"rows,omitempty"`
+}
+
+type startMsg struct {
+	Type string `json:"type"`
+	Key  string `json:"key"`
+}
+
+type answerMsg struct {
+	Type     string `json:"type"`
+	ScreenID string `json:"screen_id"`
+	Value    string `json:"value"`
+}
+
+type cancelMsg struct {
+	Type     string `json:"type"`
+	ScreenID string `json:"screen_id"`
+}
+
+type resultMsg struct {
+	Type           string        `json:"type"`
+	PaymentID      string        `json:"payment_id"`
+	Status         string        `json:"status"`
+	Amount         int64         `json:"amount"`
+	Tip            int64         `json:"tip"`
+	Currency       string        `json:"currency"`
+	Card           *gateway.Card `json:"card"`
+	AuthCode       string        `json:"auth_code"`
+	TransactionRef string        `json:"transaction_ref"`
+	MerchantID     string        `json:"merchant_id"`
+	TerminalID     string        `json:"terminal_id"`
+	At             string        `json:"at"`
+	Receipt        []string      `json:"receipt"`
+}
+
+type paymentRefMsg struct { // resume, payment_state, printed
+	Type      string `json:"type"`
+	PaymentID string `json:"payment_id"`
+	Status    string `json:"status"`
+	JobID     string `json:"job_id"`
+}
+
+// Outbound messages that are not scenario messages.
+
+type welcomeMsg struct {
+	Type       string `json:"type"`
+	TerminalID string `json:"terminal_id"`
+	Name       string `json:"name"`
+	Token      string `json:"token,omitempty"`
+}
+
+type errorMsg struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+type paymentMsg struct { // ack, payment_state, status_request, abort
+	Type      string `json:"type"`
+	PaymentID string `json:"payment_id"`
+	Status    string `json:"status,omitempty"`
+}
+
+// Error codes sent to terminals.
+const (
+	codeBadJSON      = "bad_json"
+	codeUnknownType  = "unknown_type"
+	codeInvalid      = "invalid"
+	codeTooLarge     = "too_large"
+	codeUnauthorized = "unauthorized"
+	codeWait         = "too_many_tries"
+	codeNoScreen     = "no_screen"
+	codeBadAnswer    = "bad_answer"
+	codeUnknownPay   = "unknown_payment"
+	codeBusy         = "busy"
+	codeRateLimited  = "rate_limited"
+	codeInternal     = "internal"
+)
+
+// protoError is a bad message: sent back as an error, changing nothing.
+type protoError struct {
+	code, msg string
+}
+
+func (e *protoError) Error() string { return e.code + ": " + e.msg }
+
+func bad(code, format string, args ...any) *protoError {
+	return &protoError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// inbound is one decoded message from a terminal.
+type inbound struct {
+	typ string
+	v   any
+}
+
+// Decode parses one terminal message strictly: a JSON object with a known
+// type and no unknown fields.
+func Decode(data []byte) (inbound, error) {
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return inbound{}, bad(codeBadJSON, "not a JSON object: %v", err)
+	}
+	var v any
+	switch env.Type {
+	case "hello":
+		v = &helloMsg{}
+	case "start":
+		v = &startMsg{}
+	case "answer":
+		v = &answerMsg{}
+	case "cancel":
+		v = &cancelMsg{}
+	case "payment_result":
+		v = &resultMsg{}
+	case "resume", "payment_state", "printed":
+		v = &paymentRefMsg{}
+	case "":
+		return inbound{}, bad(codeBadJSON, "the message has no type")
+	default:
+		return inbound{}, bad(codeUnknownType, "unknown message type %q", env.Type)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return inbound{}, bad(codeBadJSON, "%s: %v", env.Type, err)
+	}
+	if dec.More() {
+		return inbound{}, bad(codeBadJSON, "trailing data after the message")
+	}
+	return inbound{typ: env.Type, v: v}, nil
+}
+
+func (h *helloMsg) hello() gateway.Hello {
+	g := gateway.Hello{Serial: h.Serial, Model: h.Model, AppVersion: h.AppVersion,
+		PairingCode: h.PairingCode, Token: h.Token, Keys: h.Keys}
+	if h.Display != nil {
+		g.DisplayCols, g.DisplayRows = h.Display.Cols, h.Display.Rows
+	}
+	if h.Printer != nil {
+		g.PrinterCols = h.Printer.Cols
+	}
+	return g
+}
+
+func (r *resultMsg) result() (gateway.Result, error) {
+	res := gateway.Result{PaymentID: r.PaymentID, Status: gateway.PaymentStatus(r.Status), Amount: r.Amount,
+		Tip: r.Tip, Currency: r.Currency, Card: r.Card, AuthCode: r.AuthCode, TransactionRef: r.TransactionRef,
+		MerchantID: r.MerchantID, TerminalID: r.TerminalID, Receipt: r.Receipt}
+	if r.At != "" {
+		at, err := time.Parse(time.RFC3339Nano, r.At)
+		if err != nil {
+			return res, bad(codeInvalid, "at: must be an RFC 3339 time")
+		}
+		res.At = at
+	}
+	return res, nil
+}

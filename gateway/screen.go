@@ -1,0 +1,78 @@
+package gateway
+
+// What a scenario sends to its terminal. The JSON shapes are those of the
+// terminal protocol; the driver sends them as they are.
+
+// Message is one message to a terminal.
+type Message interface{ MessageType() string }
+
+// MenuItem is an entry of a menu or a choice of a ticket screen.
+type MenuItem struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// Screen kinds.
+const (
+	ScreenMenu    = "menu"
+	ScreenInput   = "input"
+	ScreenTicket  = "ticket"
+	ScreenMessage = "message"
+)
+
+// Screen is one screen for the terminal to show; it answers with the
+// screen's ID.
+type Screen struct {
+	Type     string     `json:"type"`
+	ScreenID string     `json:"screen_id"`
+	Kind     string     `json:"kind"`
+	Title    string     `json:"title"`
+	Items    []MenuItem `json:"items,omitempty"`
+	Input    string     `json:"input,omitempty"`
+	Min      int        `json:"min,omitempty"`
+	Max      int        `json:"max,omitempty"`
+	Lines    []string   `json:"lines,omitempty"`
+	Total    *int64     `json:"total,omitempty"`
+	Due      *int64     `json:"due,omitempty"`
+	Choices  []MenuItem `json:"choices,omitempty"`
+	TimeoutS int        `json:"timeout_s,omitempty"`
+}
+
+// MessageType implements Message.
+func (Screen) MessageType() string { return "screen" }
+
+// PayRequest asks the terminal to run a card payment.
+type PayRequest struct {
+	Type      string `json:"type"`
+	PaymentID string `json:"payment_id"`
+	Amount    int64  `json:"amount"`
+	Tip       int64  `json:"tip,omitempty"`
+	Currency  string `json:"currency"`
+	TicketRef string `json:"ticket_ref"`
+	Label     string `json:"label"`
+}
+
+// MessageType implements Message.
+func (PayRequest) MessageType() string { return "pay" }
+
+// PrintJob asks the terminal to print lines already laid out for its printer.
+type PrintJob struct {
+	Type  string   `json:"type"`
+	JobID string   `json:"job_id"`
+	Lines []string `json:"lines"`
+	Cut   bool     `json:"cut"`
+}
+
+// MessageType implements Message.
+func (PrintJob) MessageType() string { return "print" }
+
+// Done ends the scenario: the terminal shows Title, then returns to idle.
+type Done struct {
+	Type     string `json:"type"`
+	ScreenID string `json:"screen_id"`
+	Title    string `json:"title"`
+	TimeoutS int    `json:"timeout_s"`
+}
+
+// MessageType implements Message.
+func (Done) MessageType() string { return "done" }

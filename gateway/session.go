@@ -1,0 +1,583 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// ReceiptPrinter lays out what a print step prints, for a printer width.
+type ReceiptPrinter interface {
+	BankTicket(p Payment, cols int) ([]string, error)
+	Note(t Ticket, cols int) ([]string, error)
+}
+
+// Sessions runs the scenarios of connected terminals.
+type Sessions struct {
+	store     Store
+	payments  *Payments
+	scenarios func() ScenarioSet
+	printer   ReceiptPrinter
+	now       func() time.Time
+}
+
+// NewSessions returns the scenario engine. scenarios is called at every
+// start, so an edited scenario file applies to the next scenario started.
+func NewSessions(store Store, payments *Payments, scenarios func() ScenarioSet, printer ReceiptPrinter, now func() time.Time) *Sessions {
+	return &Sessions{store: store, payments: payments, scenarios: scenarios, printer: printer, now: now}
+}
+
+// Limits of what a terminal can ask.
+const (
+	MaxMenuTickets = 50
+	MaxSplitParts  = 20
+)
+
+// ErrBadAnswer is an answer the current screen does not take; the screen
+// stays as it is.
+var ErrBadAnswer = errors.New("answer not valid for this screen")
+
+// ErrNoScreen is an answer or cancel for a screen that is not shown.
+var ErrNoScreen = errors.New("no such screen is shown")
+
+// awaiting is what the session waits for from the terminal.
+type awaiting int
+
+const (
+	awaitNothing  awaiting = iota
+	awaitPick              // a ticket from a menu (pick_ticket or lookup)
+	awaitInput             // an input step's value
+	awaitChoice            // a choice on the ticket screen
+	awaitParts             // how many parts to split in
+	awaitAmount            // another amount
+	awaitTip               // the tip
+	awaitNextPart          // pay the next part of a split, or stop
+	awaitMessage           // a message screen's acknowledgement
+	awaitPayment           // the payment_result of a pay
+)
+
+// Session is one terminal's run through a scenario. It is not safe for
+// concurrent use: the driver calls it from one goroutine per connection.
+type Session struct {
+	s    *Sessions
+	term Terminal
+	send func(Message)
+
+	sc       *Scenario
+	step     int
+	vars     map[string]string
+	ticket   *Ticket
+	screen   Screen
+	await    awaiting
+	endAfter bool // the message shown ends the scenario
+	resume   int  // else the step to go on with once it is acknowledged
+
+	amount, tip int64
+	parts       []int64 // split amounts; parts[part] is being paid
+	part        int
+	payStep     int
+	payment     *Payment // the payment this session started and waits for
+	printSeq    int
+	screenSeq   int
+}
+
+// New returns a session for a connected terminal; send delivers messages to
+// it in order.
+func (s *Sessions) New(t Terminal, send func(Message)) *Session {
+	return &Session{s: s, term: t, send: send}
+}
+
+// Idle reports whether no scenario runs.
+func (x *Session) Idle() bool { return x.sc == nil }
+
+// Start begins the scenario that key starts on this terminal.
+func (x *Session) Start(ctx context.Context, key string) error {
+	if x.await == awaitPayment {
+		return Conflict("a payment is in progress on this terminal")
+	}
+	sc, ok := x.s.scenarios().ScenarioFor(x.term.ID, x.term.Name, key)
+	if !ok {
+		return &ValidationError{Fields: []FieldError{{Field: "key", Message: fmt.Sprintf("no scenario is mapped to key %q", key)}}}
+	}
+	x.reset()
+	x.sc, x.vars = sc, map[string]string{}
+	return x.run(ctx)
+}
+
+func (x *Session) reset() {
+	*x = Session{s: x.s, term: x.term, send: x.send, screenSeq: x.screenSeq, printSeq: x.printSeq}
+}
+
+// Cancel abandons the scenario from the screen shown.
+func (x *Session) Cancel(ctx context.Context, screenID string) error {
+	if x.sc == nil || screenID != x.screen.ScreenID || x.await == awaitPayment {
+		return ErrNoScreen
+	}
+	x.reset()
+	return nil
+}
+
+// run executes steps from x.step until one waits for the terminal.
+func (x *Session) run(ctx context.Context) error {
+	for x.sc != nil && x.await == awaitNothing {
+		if x.step >= len(x.sc.Steps) {
+			x.finish("", 0)
+			return nil
+		}
+		st := &x.sc.Steps[x.step]
+		if err := x.exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exec runs one step: it either shows something and sets x.await, or moves
+// x.step on.
+func (x *Session) exec(ctx context.Context, st *Step) error {
+	switch st.Kind {
+	case StepPickTicket:
+		return x.showTicketMenu(ctx, st.Title, TicketQuery{Statuses: statusesOr(st.Statuses), Limit: MaxMenuTickets}, st.Server)
+	case StepInput:
+		x.show(Screen{Kind: ScreenInput, Title: st.Title, Input: st.Input, Min: st.Min, Max: st.Max}, awaitInput)
+	case StepLookup:
+		return x.lookup(ctx, st)
+	case StepShowTicket:
+		return x.showTicket(ctx, st)
+	case StepPay:
+		return x.pay(ctx, st)
+	case StepPrint:
+		return x.print(ctx, st)
+	case StepMessage:
+		x.endAfter, x.resume = false, x.step+1
+		x.show(Screen{Kind: ScreenMessage, Title: st.Title, Lines: st.Lines, TimeoutS: st.TimeoutS}, awaitMessage)
+	case StepDone:
+		x.finish(st.Title, st.TimeoutS)
+	default:
+		return fmt.Errorf("scenario %s line %d: unknown step %q", x.sc.Name, st.Line, st.Kind)
+	}
+	return nil
+}
+
+func statusesOr(st []TicketStatus) []TicketStatus {
+	if len(st) == 0 {
+		return []TicketStatus{TicketOpen, TicketPartiallyPaid}
+	}
+	return st
+}
+
+func (x *Session) show(sc Screen, a awaiting) {
+	x.screenSeq++
+	sc.Type = "screen"
+	sc.ScreenID = "s" + strconv.Itoa(x.screenSeq)
+	x.screen, x.await = sc, a
+	x.send(sc)
+}
+
+// message shows a message; when the terminal acknowledges it the scenario
+// ends (end) or resumes at x.step.
+func (x *Session) message(title string, lines []string, end bool) {
+	x.endAfter, x.resume = end, x.step
+	x.show(Screen{Kind: ScreenMessage, Title: title, Lines: lines, TimeoutS: 3}, awaitMessage)
+}
+
+func (x *Session) finish(title string, timeout int) {
+	x.screenSeq++
+	x.send(Done{Type: "done", ScreenID: "s" + strconv.Itoa(x.screenSeq), Title: title, TimeoutS: timeout})
+	x.reset()
+}
+
+func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery, server string) error {
+	ts, err := x.s.store.Tickets(ctx, q)
+	if err != nil {
+		return err
+	}
+	var items []MenuItem
+	for _, t := range ts {
+		if server == "" || t.Server == server {
+			items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
+		}
+	}
+	if len(items) == 0 {
+		var lines []string
+		if q.Table != "" {
+			lines = []string{"pour la table " + q.Table}
+		}
+		x.message("Aucun ticket", lines, true)
+		return nil
+	}
+	x.show(Screen{Kind: ScreenMenu, Title: title, Items: items}, awaitPick)
+	return nil
+}
+
+// ticketLabel is a ticket's line in a menu: "TICKET 1253 - T5 - 53,50".
+func ticketLabel(t Ticket) string {
+	l := "TICKET " + t.Ref
+	if t.Table != "" {
+		l += " - T" + t.Table
+	}
+	return l + " - " + FormatCents(t.Due)
+}
+
+func (x *Session) lookup(ctx context.Context, st *Step) error {
+	q := TicketQuery{Statuses: []TicketStatus{TicketOpen, TicketPartiallyPaid}, Limit: MaxMenuTickets}
+	title := ""
+	switch st.By {
+	case VarTable:
+		q.Table = x.vars[VarTable]
+		title = "Table " + q.Table
+	case VarRef:
+		q.Ref = x.vars[VarRef]
+		title = "Ticket " + q.Ref
+	}
+	ts, err := x.s.store.Tickets(ctx, q)
+	if err != nil {
+		return err
+	}
+	switch len(ts) {
+	case 0:
+		x.message("Aucun ticket", []string{lookupWhat(st.By, x.vars)}, true)
+	case 1:
+		x.ticket = &ts[0]
+		x.step++
+	default: // several open tickets on one table: the waiter picks
+		return x.showTicketMenu(ctx, title, q, "")
+	}
+	return nil
+}
+
+func lookupWhat(by string, vars map[string]string) string {
+	if by == VarRef {
+		return "pour la référence " + vars[VarRef]
+	}
+	return "pour la table " + vars[VarTable]
+}
+
+func (x *Session) showTicket(ctx context.Context, st *Step) error {
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	x.ticket = &t
+	if t.Due <= 0 || t.Status == TicketCancelled {
+		x.message("Ticket réglé", []string{"TICKET " + t.Ref}, true)
+		return nil
+	}
+	title := st.Title
+	if title == "" {
+		title = "Ticket " + t.Ref
+		if t.Table != "" {
+			title = "Table " + t.Table
+		}
+	}
+	var choices []MenuItem
+	for _, c := range st.Choices {
+		choices = append(choices, MenuItem{ID: c, Label: choiceLabel(c, t.Due)})
+	}
+	total, due := t.Total, t.Due
+	sc := Screen{Kind: ScreenTicket, Title: title, Lines: ticketLines(t), Total: &total, Due: &due, Choices: choices}
+	if x.await == awaitChoice && sameTicketScreen(x.screen, sc) {
+		// A refresh that changes nothing shown (a payment started or
+		// declined elsewhere) keeps the screen: a new screen ID would
+		// refuse the answer the waiter is sending.
+		return nil
+	}
+	x.show(sc, awaitChoice)
+	return nil
+}
+
+func sameTicketScreen(a, b Screen) bool {
+	return a.Kind == b.Kind && a.Title == b.Title && slices.Equal(a.Lines, b.Lines) &&
+		a.Total != nil && b.Total != nil && *a.Total == *b.Total && a.Due != nil && b.Due != nil && *a.Due == *b.Due &&
+		slices.Equal(a.Choices, b.Choices)
+}
+
+func choiceLabel(c string, due int64) string {
+	switch c {
+	case ChoiceFull:
+		return "Payer " + FormatCents(due)
+	case ChoiceSplit:
+		return "Partager"
+	case ChoiceAmount:
+		return "Autre montant"
+	case ChoiceTip:
+		return "Pourboire"
+	}
+	return c
+}
+
+// ticketLines are the ticket's lines as a terminal screen shows them.
+func ticketLines(t Ticket) []string {
+	out := make([]string, 0, len(t.Lines)+1)
+	for _, l := range t.Lines {
+		out = append(out, fmt.Sprintf("%d X %s   %s", l.Qty, l.Label, FormatCents(l.Qty*l.UnitPrice)))
+	}
+	if t.Paid > 0 {
+		out = append(out, "DÉJÀ PAYÉ   "+FormatCents(t.Paid))
+	}
+	return out
+}
+
+func (x *Session) pay(ctx context.Context, st *Step) error {
+	if x.amount == 0 { // no choice step before: pay what is due
+		t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+		if err != nil {
+			return err
+		}
+		x.amount = t.Due
+	}
+	p, t, err := x.s.payments.Start(ctx, x.term, x.ticket.ID, x.amount, x.tip)
+	if b, ok := IsBusy(err); ok {
+		x.message("Ticket en cours de paiement sur "+b.Terminal, nil, true)
+		return nil
+	}
+	var cerr *ConflictError
+	var verr *ValidationError
+	if errors.As(err, &cerr) || errors.As(err, &verr) {
+		x.message("Paiement impossible", []string{"TICKET " + x.ticket.Ref}, true)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	x.ticket, x.payment, x.payStep = &t, &p, x.step
+	label := st.Label
+	if label == "" {
+		label = "DÉBIT"
+	}
+	x.await = awaitPayment
+	x.send(PayRequest{Type: "pay", PaymentID: p.ID, Amount: p.Amount, Tip: p.Tip, Currency: p.Currency, TicketRef: t.Ref, Label: label})
+	return nil
+}
+
+// Paid tells the session the outcome of its payment, once recorded. A
+// result for another payment (one from before a reconnection) changes
+// nothing here.
+func (x *Session) Paid(ctx context.Context, p Payment) error {
+	if x.await != awaitPayment || x.payment == nil || x.payment.ID != p.ID {
+		return nil
+	}
+	x.payment, x.await = &p, awaitNothing
+	if p.Status != PaymentApproved {
+		title := "PAIEMENT REFUSÉ"
+		if p.Status == PaymentCancelled {
+			title = "PAIEMENT ANNULÉ"
+		}
+		x.step = x.choiceStep()
+		x.amount, x.tip, x.parts = 0, 0, nil
+		x.message(title, nil, x.step < 0)
+		return nil
+	}
+	x.step++
+	return x.run(ctx)
+}
+
+// choiceStep is the show_ticket step before the pay step, where a declined
+// payment returns; -1 if there is none.
+func (x *Session) choiceStep() int {
+	for i := x.payStep; i >= 0; i-- {
+		if x.sc.Steps[i].Kind == StepShowTicket {
+			return i
+		}
+	}
+	return -1
+}
+
+func (x *Session) print(ctx context.Context, st *Step) error {
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	x.ticket = &t
+	cols := x.term.PrinterCols
+	moreParts := x.part+1 < len(x.parts)
+	for _, what := range st.Print {
+		var lines []string
+		switch {
+		case what == PrintBank && x.payment != nil:
+			lines, err = x.s.printer.BankTicket(*x.payment, cols)
+		case what == PrintNote && !moreParts: // the note once, after the last part
+			lines, err = x.s.printer.Note(t, cols)
+		default:
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("scenario %s line %d: %w", x.sc.Name, st.Line, err)
+		}
+		x.printSeq++
+		x.send(PrintJob{Type: "print", JobID: fmt.Sprintf("prn_%s_%d", x.term.ID, x.printSeq), Lines: lines, Cut: true})
+	}
+	if moreParts {
+		next := x.parts[x.part+1]
+		x.show(Screen{Kind: ScreenTicket, Title: fmt.Sprintf("PART %d/%d", x.part+2, len(x.parts)),
+			Lines: ticketLines(t), Choices: []MenuItem{{ID: "next", Label: "Payer " + FormatCents(next)}, {ID: "stop", Label: "Arrêter"}}}, awaitNextPart)
+		return nil
+	}
+	x.step++
+	return nil
+}
+
+// Answer takes the terminal's answer to the screen shown.
+func (x *Session) Answer(ctx context.Context, screenID, value string) error {
+	if x.sc == nil || screenID != x.screen.ScreenID || x.await == awaitPayment {
+		return ErrNoScreen
+	}
+	if err := x.answer(ctx, value); err != nil {
+		return err
+	}
+	return x.run(ctx)
+}
+
+func (x *Session) answer(ctx context.Context, value string) error {
+	switch x.await {
+	case awaitPick:
+		return x.pick(value)
+	case awaitInput:
+		st := x.sc.Steps[x.step]
+		if !validInput(value, st.Input, st.Min, st.Max) {
+			return ErrBadAnswer
+		}
+		x.vars[st.Var] = value
+		if st.Var == VarAmount {
+			n, _ := strconv.ParseInt(value, 10, 64)
+			x.amount = n
+		}
+	case awaitChoice:
+		return x.choose(value)
+	case awaitParts:
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 2 || n > MaxSplitParts {
+			return ErrBadAnswer
+		}
+		x.parts, x.part = Split(x.ticket.Due, n), 0
+		x.amount = x.parts[0]
+	case awaitAmount, awaitTip:
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 || n > MaxTotal || (x.await == awaitAmount && (n < 1 || n > x.ticket.Due)) {
+			return ErrBadAnswer
+		}
+		if x.await == awaitAmount {
+			x.amount = n
+		} else {
+			x.tip, x.amount = n, x.ticket.Due
+		}
+	case awaitNextPart:
+		return x.nextPart(value)
+	case awaitMessage:
+		x.await = awaitNothing
+		if x.endAfter {
+			x.finish("", 0)
+		} else {
+			x.step = x.resume
+		}
+		return nil
+	}
+	x.await = awaitNothing
+	x.step++
+	return nil
+}
+
+// pick takes a ticket from the menu shown (by pick_ticket or lookup).
+func (x *Session) pick(id string) error {
+	for _, it := range x.screen.Items {
+		if it.ID == id {
+			x.ticket = &Ticket{ID: id}
+			x.await = awaitNothing
+			x.step++
+			return nil
+		}
+	}
+	return ErrBadAnswer
+}
+
+// nextPart goes on with a split: pay the next part, or stop paying and end
+// the scenario at its done step.
+func (x *Session) nextPart(value string) error {
+	switch value {
+	case "next":
+		x.part++
+		x.amount, x.tip = x.parts[x.part], 0
+		x.step = x.payStep
+	case "stop":
+		x.step = x.payStep + 1
+		for x.step < len(x.sc.Steps) && x.sc.Steps[x.step].Kind != StepDone {
+			x.step++
+		}
+	default:
+		return ErrBadAnswer
+	}
+	x.await = awaitNothing
+	return nil
+}
+
+// choose takes a choice on the ticket screen. Choices that need a number
+// ask for it on an input screen, then go to the next step.
+func (x *Session) choose(c string) error {
+	offered := false
+	for _, it := range x.screen.Choices {
+		offered = offered || it.ID == c
+	}
+	if !offered {
+		return ErrBadAnswer
+	}
+	switch c {
+	case ChoiceFull:
+		x.amount, x.tip, x.parts = x.ticket.Due, 0, nil
+	case ChoiceSplit:
+		x.show(Screen{Kind: ScreenInput, Title: "NOMBRE DE PARTS ?", Input: "numeric", Min: 1, Max: 2}, awaitParts)
+		return nil
+	case ChoiceAmount:
+		x.show(Screen{Kind: ScreenInput, Title: "MONTANT ? (centimes)", Input: "numeric", Min: 1, Max: 9}, awaitAmount)
+		return nil
+	case ChoiceTip:
+		x.show(Screen{Kind: ScreenInput, Title: "POURBOIRE ? (centimes)", Input: "numeric", Min: 1, Max: 9}, awaitTip)
+		return nil
+	}
+	x.await = awaitNothing
+	x.step++
+	return nil
+}
+
+func validInput(v, kind string, min, max int) bool {
+	n := len([]rune(v))
+	if n < min || n > max || CheckText(v, 0, 64) != "" {
+		return false
+	}
+	if kind == "numeric" {
+		for _, r := range v {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TicketChanged refreshes the screen shown if it shows tickets: a ticket a
+// till posts appears on a terminal's list at once.
+func (x *Session) TicketChanged(ctx context.Context, ticketID string) error {
+	switch {
+	case x.sc == nil:
+		return nil
+	case x.await == awaitPick && x.sc.Steps[x.step].Kind == StepPickTicket:
+		st := x.sc.Steps[x.step]
+		ts, err := x.s.store.Tickets(ctx, TicketQuery{Statuses: statusesOr(st.Statuses), Limit: MaxMenuTickets})
+		if err != nil {
+			return err
+		}
+		var items []MenuItem
+		for _, t := range ts {
+			if st.Server == "" || t.Server == st.Server {
+				items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
+			}
+		}
+		x.screen.Items = items
+		x.send(x.screen)
+	case x.await == awaitChoice && x.ticket != nil && x.ticket.ID == ticketID:
+		return x.showTicket(ctx, &x.sc.Steps[x.step])
+	}
+	return nil
+}

@@ -1,0 +1,299 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+)
+
+// Pairing limits, from the terminal protocol.
+const (
+	PairingCodeTTL   = 10 * time.Minute
+	BadTriesAllowed  = 5
+	BadTriesWindow   = time.Minute
+	MaxTerminalField = 64
+)
+
+// Terminal is a paired payment terminal.
+type Terminal struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Serial      string     `json:"serial"`
+	Model       string     `json:"model"`
+	AppVersion  string     `json:"app_version"`
+	TokenHash   []byte     `json:"-"`
+	DisplayCols int        `json:"display_cols"`
+	DisplayRows int        `json:"display_rows"`
+	PrinterCols int        `json:"printer_cols"`
+	Keys        []string   `json:"keys"`
+	PairedAt    time.Time  `json:"paired_at"`
+	LastSeen    *time.Time `json:"last_seen,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Hello is what a terminal says of itself when it connects.
+type Hello struct {
+	Serial      string
+	Model       string
+	AppVersion  string
+	PairingCode string
+	Token       string
+	DisplayCols int
+	DisplayRows int
+	PrinterCols int
+	Keys        []string
+}
+
+// TerminalStore is what the terminal service needs beyond Store.
+type TerminalStore interface {
+	Store
+	TerminalByTokenHash(ctx context.Context, hash []byte) (Terminal, error)
+	TerminalByName(ctx context.Context, name string) (Terminal, error)
+	TerminalByID(ctx context.Context, id string) (Terminal, error)
+	Terminals(ctx context.Context) ([]Terminal, error)
+}
+
+// Terminals pairs terminals and manages them.
+type Terminals struct {
+	store TerminalStore
+	now   func() time.Time
+	tries *badTries
+}
+
+// NewTerminals returns the terminal service.
+func NewTerminals(store TerminalStore, now func() time.Time) *Terminals {
+	return &Terminals{store: store, now: now, tries: &badTries{byAddr: map[string][]time.Time{}}}
+}
+
+// ErrTooManyTries is returned while an address waits after bad codes.
+var ErrTooManyTries = errors.New("too many bad pairing tries from this address: wait a minute")
+
+// NewPairingCode returns a fresh 6-digit code, valid PairingCodeTTL, single
+// use.
+func (s *Terminals) NewPairingCode(ctx context.Context) (string, time.Time, error) {
+	for {
+		n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("pairing code: %w", err)
+		}
+		code := fmt.Sprintf("%06d", n.Int64())
+		now := s.now().UTC()
+		exp := now.Add(PairingCodeTTL)
+		err = s.store.Update(ctx, func(tx Tx) error {
+			return tx.InsertPairingCode(ctx, HashKey(code), now, exp)
+		})
+		var c *ConflictError
+		if !errors.As(err, &c) { // a live code drew the same digits: draw again
+			return code, exp, err
+		}
+	}
+}
+
+// Connect authenticates a terminal's hello: by token, or by pairing code
+// (which pairs it and returns its new token, shown once). addr is the
+// remote address, for the bad-tries limit.
+func (s *Terminals) Connect(ctx context.Context, addr string, h Hello) (Terminal, string, error) {
+	if err := h.Validate(); err != nil {
+		return Terminal{}, "", err
+	}
+	now := s.now()
+	if s.tries.blocked(addr, now) {
+		return Terminal{}, "", ErrTooManyTries
+	}
+	var t Terminal
+	var token string
+	var err error
+	switch {
+	case h.Token != "":
+		t, err = s.store.TerminalByTokenHash(ctx, HashKey(h.Token))
+	case h.PairingCode != "":
+		t, token, err = s.pair(ctx, h)
+	default:
+		err = ErrUnauthorized
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnauthorized) {
+		s.tries.add(addr, now)
+		return Terminal{}, "", ErrUnauthorized
+	}
+	if err != nil {
+		return Terminal{}, "", err
+	}
+	return t, token, s.seen(ctx, &t, h)
+}
+
+func (s *Terminals) pair(ctx context.Context, h Hello) (Terminal, string, error) {
+	now := s.now().UTC()
+	token := NewSecret("ptt", 32)
+	t := Terminal{ID: NewID("trm", now), Serial: h.Serial, Model: h.Model, TokenHash: HashKey(token), PairedAt: now}
+	err := s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UsePairingCode(ctx, HashKey(h.PairingCode), now); err != nil {
+			return err
+		}
+		name, err := s.freeName(ctx, h)
+		if err != nil {
+			return err
+		}
+		t.Name = name
+		applyHello(&t, h)
+		if err := tx.InsertTerminal(ctx, &t); err != nil {
+			return err
+		}
+		return appendTerminalEvent(ctx, tx, EventTerminalPaired, &t, now)
+	})
+	return t, token, err
+}
+
+// freeName names a new terminal after its model and serial, as the manager
+// would recognise it; the manager can rename it.
+func (s *Terminals) freeName(ctx context.Context, h Hello) (string, error) {
+	base := "Terminal"
+	if h.Serial != "" {
+		base = "Terminal " + h.Serial
+	}
+	name := base
+	for i := 2; ; i++ {
+		_, err := s.store.TerminalByName(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			return name, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		name = fmt.Sprintf("%s (%d)", base, i)
+	}
+}
+
+func applyHello(t *Terminal, h Hello) {
+	t.AppVersion, t.Keys = h.AppVersion, h.Keys
+	if h.DisplayCols > 0 {
+		t.DisplayCols, t.DisplayRows = h.DisplayCols, h.DisplayRows
+	}
+	t.PrinterCols = h.PrinterCols
+	if t.PrinterCols == 0 {
+		t.PrinterCols = 32
+	}
+	if t.Keys == nil {
+		t.Keys = []string{}
+	}
+}
+
+func (s *Terminals) seen(ctx context.Context, t *Terminal, h Hello) error {
+	now := s.now().UTC()
+	applyHello(t, h)
+	t.LastSeen = &now
+	return s.store.Update(ctx, func(tx Tx) error { return tx.UpdateTerminal(ctx, t) })
+}
+
+// Rename gives a terminal the name the manager wants.
+func (s *Terminals) Rename(ctx context.Context, nameOrID, newName string) (Terminal, error) {
+	if msg := CheckText(newName, 1, MaxTerminalField); msg != "" {
+		return Terminal{}, &ValidationError{Fields: []FieldError{{Field: "name", Message: msg}}}
+	}
+	t, err := s.Find(ctx, nameOrID)
+	if err != nil {
+		return t, err
+	}
+	if other, err := s.store.TerminalByName(ctx, newName); err == nil && other.ID != t.ID {
+		return t, Conflict("a terminal is already named %q", newName)
+	}
+	t.Name = newName
+	return t, s.store.Update(ctx, func(tx Tx) error { return tx.UpdateTerminal(ctx, &t) })
+}
+
+// Revoke stops a terminal's token; the connection, if any, is closed as soon
+// as the terminal.revoked event is seen.
+func (s *Terminals) Revoke(ctx context.Context, nameOrID string) (Terminal, error) {
+	t, err := s.Find(ctx, nameOrID)
+	if err != nil {
+		return t, err
+	}
+	now := s.now().UTC()
+	t.RevokedAt = &now
+	return t, s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateTerminal(ctx, &t); err != nil {
+			return err
+		}
+		return appendTerminalEvent(ctx, tx, EventTerminalRevoked, &t, now)
+	})
+}
+
+// Find returns a terminal by ID or name.
+func (s *Terminals) Find(ctx context.Context, nameOrID string) (Terminal, error) {
+	t, err := s.store.TerminalByID(ctx, nameOrID)
+	if errors.Is(err, ErrNotFound) {
+		t, err = s.store.TerminalByName(ctx, nameOrID)
+	}
+	if err != nil {
+		return t, fmt.Errorf("terminal %q: %w", nameOrID, err)
+	}
+	return t, nil
+}
+
+// List returns every terminal, revoked ones included.
+func (s *Terminals) List(ctx context.Context) ([]Terminal, error) { return s.store.Terminals(ctx) }
+
+// badTries remembers bad pairing codes and tokens per address, in memory:
+// a restart forgives, which is fine for a one-minute wait.
+type badTries struct {
+	mu     sync.Mutex
+	byAddr map[string][]time.Time
+}
+
+func (b *badTries) recent(addr string, now time.Time) []time.Time {
+	var keep []time.Time
+	for _, at := range b.byAddr[addr] {
+		if now.Sub(at) < BadTriesWindow {
+			keep = append(keep, at)
+		}
+	}
+	if keep == nil {
+		delete(b.byAddr, addr)
+	} else {
+		b.byAddr[addr] = keep
+	}
+	return keep
+}
+
+func (b *badTries) blocked(addr string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.recent(addr, now)) >= BadTriesAllowed
+}
+
+func (b *badTries) add(addr string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.byAddr[addr] = append(b.recent(addr, now), now)
+}
+
+// Validate checks what a terminal says of itself.
+func (h Hello) Validate() error {
+	var fe fieldErrors
+	for _, f := range []struct{ name, v string }{{"serial", h.Serial}, {"model", h.Model}, {"app_version", h.AppVersion}} {
+		if msg := CheckText(f.v, 0, MaxTerminalField); msg != "" {
+			fe.add(f.name, "%s", msg)
+		}
+	}
+	if h.DisplayCols != 0 && (h.DisplayCols < 8 || h.DisplayCols > 80) {
+		fe.add("display.cols", "must be between 8 and 80")
+	}
+	if h.DisplayRows < 0 || h.DisplayRows > 40 {
+		fe.add("display.rows", "must be between 1 and 40")
+	}
+	if h.PrinterCols != 0 && (h.PrinterCols < 24 || h.PrinterCols > 64) {
+		fe.add("printer.cols", "must be between 24 and 64")
+	}
+	if len(h.Keys) > 32 {
+		fe.add("keys", "at most 32 keys")
+	}
+	for i, k := range h.Keys {
+		if msg := CheckText(k, 1, 16); msg != "" {
+			fe.add(fmt.Sprintf("keys[%d]", i), "%s", msg)
+		}
+	}
+	return fe.err()
+}

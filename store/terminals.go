@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+var _ gateway.TerminalStore = (*Store)(nil)
+
+const terminalColumns = `id, name, serial, model, app_version, token_hash, display_cols, display_rows,
+	printer_cols, keys, paired_at, last_seen, revoked_at`
+
+func optTime(s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := parseTime(*s)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func optTimeArg(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := formatTime(*t)
+	return &s
+}
+
+func scanTerminal(row scanner) (gateway.Terminal, error) {
+	var t gateway.Terminal
+	var keys, paired string
+	var seen, revoked *string
+	err := row.Scan(&t.ID, &t.Name, &t.Serial, &t.Model, &t.AppVersion, &t.TokenHash, &t.DisplayCols,
+		&t.DisplayRows, &t.PrinterCols, &keys, &paired, &seen, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, gateway.ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("store: read terminal: %w", err)
+	}
+	if err := json.Unmarshal([]byte(keys), &t.Keys); err != nil {
+		return t, fmt.Errorf("store: terminal %s keys: %w", t.ID, err)
+	}
+	if t.PairedAt, err = parseTime(paired); err != nil {
+		return t, err
+	}
+	if t.LastSeen, err = optTime(seen); err != nil {
+		return t, err
+	}
+	t.RevokedAt, err = optTime(revoked)
+	return t, err
+}
+
+func (s *Store) terminalWhere(ctx context.Context, where string, args ...any) (gateway.Terminal, error) {
+	return scanTerminal(s.db.QueryRowContext(ctx, "SELECT "+terminalColumns+" FROM terminals WHERE "+where, args...))
+}
+
+// TerminalByTokenHash implements gateway.TerminalStore. Revoked terminals
+// are not found.
+func (s *Store) TerminalByTokenHash(ctx context.Context, hash []byte) (gateway.Terminal, error) {
+	return s.terminalWhere(ctx, "token_hash = ? AND revoked_at IS NULL", hash)
+}
+
+// TerminalByName implements gateway.TerminalStore.
+func (s *Store) TerminalByName(ctx context.Context, name string) (gateway.Terminal, error) {
+	return s.terminalWhere(ctx, "name = ?", name)
+}
+
+// TerminalByID implements gateway.TerminalStore.
+func (s *Store) TerminalByID(ctx context.Context, id string) (gateway.Terminal, error) {
+	return s.terminalWhere(ctx, "id = ?", id)
+}
+
+// Terminals implements gateway.TerminalStore.
+func (s *Store) Terminals(ctx context.Context) ([]gateway.Terminal, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+terminalColumns+" FROM terminals ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("store: list terminals: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.Terminal
+	for rows.Next() {
+		t, err := scanTerminal(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func terminalArgs(t *gateway.Terminal) ([]any, error) {
+	keys := t.Keys
+	if keys == nil {
+		keys = []string{}
+	}
+	kb, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode keys: %w", err)
+	}
+	return []any{t.Name, t.Serial, t.Model, t.AppVersion, t.TokenHash, t.DisplayCols, t.DisplayRows,
+		t.PrinterCols, string(kb), formatTime(t.PairedAt), optTimeArg(t.LastSeen), optTimeArg(t.RevokedAt), t.ID}, nil
+}
+
+// InsertTerminal implements gateway.Tx.
+func (t *txn) InsertTerminal(_ context.Context, tm *gateway.Terminal) error {
+	args, err := terminalArgs(tm)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO terminals (name, serial, model, app_version, token_hash, display_cols,
+		display_rows, printer_cols, keys, paired_at, last_seen, revoked_at, id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: insert terminal: %w", err)
+	}
+	return nil
+}
+
+// UpdateTerminal implements gateway.Tx.
+func (t *txn) UpdateTerminal(_ context.Context, tm *gateway.Terminal) error {
+	args, err := terminalArgs(tm)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE terminals SET name = ?, serial = ?, model = ?, app_version = ?, token_hash = ?,
+		display_cols = ?, display_rows = ?, printer_cols = ?, keys = ?, paired_at = ?, last_seen = ?,
+		revoked_at = ? WHERE id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("store: update terminal %s: %w", tm.ID, err)
+	}
+	return nil
+}
+
+// InsertPairingCode implements gateway.Tx.
+func (t *txn) InsertPairingCode(_ context.Context, hash []byte, created, expires time.Time) error {
+	// A used or expired code with the same digits is replaced; a live one
+	// is not, and the caller draws another code.
+	res, err := t.exec(`INSERT INTO pairing_codes (code_hash, created_at, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (code_hash) DO UPDATE SET created_at = excluded.created_at,
+			expires_at = excluded.expires_at, used_at = NULL
+		WHERE used_at IS NOT NULL OR expires_at <= excluded.created_at`,
+		hash, formatTime(created), formatTime(expires))
+	if err != nil {
+		return fmt.Errorf("store: insert pairing code: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gateway.Conflict("that pairing code is live already")
+	}
+	return nil
+}
+
+// UsePairingCode implements gateway.Tx.
+func (t *txn) UsePairingCode(_ context.Context, hash []byte, now time.Time) error {
+	res, err := t.exec(`UPDATE pairing_codes SET used_at = ?
+		WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?`, formatTime(now), hash, formatTime(now))
+	if err != nil {
+		return fmt.Errorf("store: use pairing code: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gateway.ErrUnauthorized
+	}
+	return nil
+}
