@@ -161,7 +161,9 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 		} else {
 			state.LastError = err.Error()
 		}
-		if serr := d.c.Store.SaveWebhookCursor(ctx, state); serr != nil {
+		// Saved even when ctx has just ended: the till has the event, and a
+		// clean stop must not send it again after the restart.
+		if serr := d.c.Store.SaveWebhookCursor(context.WithoutCancel(ctx), state); serr != nil {
 			if ctx.Err() != nil {
 				return
 			}
