@@ -449,7 +449,8 @@ func (x *Session) answer(ctx context.Context, value string) error {
 		return x.choose(value)
 	case awaitParts:
 		n, err := strconv.Atoi(value)
-		if err != nil || n < 2 || n > MaxSplitParts {
+		// More parts than cents due would ask a card for nothing.
+		if err != nil || n < 2 || n > MaxSplitParts || int64(n) > x.ticket.Due {
 			return ErrBadAnswer
 		}
 		x.parts, x.part = Split(x.ticket.Due, n), 0

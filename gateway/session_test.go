@@ -1,0 +1,412 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// linePrinter stands in for the receipt layout, which has its own tests:
+// one line that says what was printed.
+type linePrinter struct{}
+
+func (linePrinter) BankTicket(p gateway.Payment, _ int) ([]string, error) {
+	return []string{"BANK " + gateway.FormatCents(p.Amount)}, nil
+}
+
+func (linePrinter) Note(t gateway.Ticket, _ int) ([]string, error) {
+	return []string{"NOTE " + t.Ref}, nil
+}
+
+// outbox collects what a session sends to its terminal.
+type outbox struct {
+	t    *testing.T
+	msgs []gateway.Message
+}
+
+func (o *outbox) send(m gateway.Message) { o.msgs = append(o.msgs, m) }
+
+// take returns what was sent since the last take.
+func (o *outbox) take() []gateway.Message {
+	out := o.msgs
+	o.msgs = nil
+	return out
+}
+
+// one returns the single message sent since the last take.
+func (o *outbox) one() gateway.Message {
+	o.t.Helper()
+	ms := o.take()
+	if len(ms) != 1 {
+		o.t.Fatalf("sent %d messages, want 1: %+v", len(ms), ms)
+	}
+	return ms[0]
+}
+
+// screen returns the single message sent, which must be a screen of kind.
+func (o *outbox) screen(kind string) gateway.Screen {
+	o.t.Helper()
+	s, ok := o.one().(gateway.Screen)
+	if !ok || s.Kind != kind {
+		o.t.Fatalf("sent %+v, want a %s screen", s, kind)
+	}
+	return s
+}
+
+// pay returns the single message sent, which must be a pay request.
+func (o *outbox) pay(amount int64) gateway.PayRequest {
+	o.t.Helper()
+	p, ok := o.one().(gateway.PayRequest)
+	if !ok || p.Amount != amount {
+		o.t.Fatalf("sent %+v, want a pay request of %d", p, amount)
+	}
+	return p
+}
+
+// sessionDriver runs a session of the default scenarios on a ledger's terminal.
+type sessionDriver struct {
+	*outbox
+	l    *ledger
+	term gateway.Terminal
+	s    *gateway.Session
+}
+
+func (l *ledger) driver(t *testing.T, term gateway.Terminal) *sessionDriver {
+	t.Helper()
+	set, err := gateway.ParseScenarios(gateway.DefaultScenariosYAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := gateway.NewSessions(l.st, l.payments, func() gateway.ScenarioSet { return set }, linePrinter{}, l.clk.Now)
+	o := &outbox{t: t}
+	return &sessionDriver{outbox: o, l: l, term: term, s: sessions.New(term, o.send)}
+}
+
+func (d *sessionDriver) start(key string) {
+	d.t.Helper()
+	if err := d.s.Start(context.Background(), key); err != nil {
+		d.t.Fatalf("start %s: %v", key, err)
+	}
+}
+
+func (d *sessionDriver) answer(sc gateway.Screen, value string) {
+	d.t.Helper()
+	if err := d.s.Answer(context.Background(), sc.ScreenID, value); err != nil {
+		d.t.Fatalf("answer %q to %s: %v", value, sc.Title, err)
+	}
+}
+
+// table runs F2 to the ticket screen of table.
+func (d *sessionDriver) table(table string) gateway.Screen {
+	d.t.Helper()
+	d.start("F2")
+	d.answer(d.screen(gateway.ScreenInput), table)
+	return d.screen(gateway.ScreenTicket)
+}
+
+// report records the terminal's result of pay and tells the session.
+func (d *sessionDriver) report(pay gateway.PayRequest, st gateway.PaymentStatus) {
+	d.t.Helper()
+	ctx := context.Background()
+	p, _, err := d.l.payments.Record(ctx, d.term.ID, gateway.Result{PaymentID: pay.PaymentID, Status: st,
+		Amount: pay.Amount, Tip: pay.Tip, Currency: pay.Currency})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if err := d.s.Paid(ctx, p); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// printed returns the print jobs' lines at the head of what was sent, and
+// the message after them.
+func (d *sessionDriver) printed() ([]string, gateway.Message) {
+	d.t.Helper()
+	var lines []string
+	ms := d.take()
+	for i, m := range ms {
+		if p, ok := m.(gateway.PrintJob); ok {
+			lines = append(lines, p.Lines...)
+			continue
+		}
+		if i != len(ms)-1 {
+			d.t.Fatalf("sent %+v after %+v", ms[i+1:], m)
+		}
+		return lines, m
+	}
+	d.t.Fatalf("sent only print jobs: %+v", ms)
+	return nil, nil
+}
+
+func TestSessionSplit(t *testing.T) {
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 10000)
+	d := l.driver(t, l.term)
+	s := d.table("5")
+	d.answer(s, "split")
+	parts := d.screen(gateway.ScreenInput)
+	for _, bad := range []string{"1", "0", "21", "x", "", "3.0"} {
+		if err := d.s.Answer(context.Background(), parts.ScreenID, bad); !errors.Is(err, gateway.ErrBadAnswer) {
+			t.Errorf("%q parts: %v, want a bad answer", bad, err)
+		}
+	}
+	d.answer(parts, "3")
+	d.report(d.pay(3334), gateway.PaymentApproved)
+	lines, next := d.printed()
+	if !slices.Equal(lines, []string{"BANK 33,34"}) {
+		t.Errorf("printed %q after the first part", lines)
+	}
+	part2, ok := next.(gateway.Screen)
+	if !ok || part2.Title != "PART 2/3" {
+		t.Fatalf("sent %+v, want PART 2/3", next)
+	}
+	if err := d.s.Answer(context.Background(), part2.ScreenID, "maybe"); !errors.Is(err, gateway.ErrBadAnswer) {
+		t.Errorf("maybe: %v", err)
+	}
+	d.answer(part2, "next")
+	pay := d.pay(3333)
+	d.report(pay, gateway.PaymentDeclined) // the second card is refused
+	msg := d.screen(gateway.ScreenMessage)
+	if msg.Title != "PAIEMENT REFUSÉ" {
+		t.Fatalf("after a refusal: %+v", msg)
+	}
+	d.answer(msg, "")
+	s = d.screen(gateway.ScreenTicket) // back to the ticket, what is left due
+	if *s.Due != 6666 {
+		t.Fatalf("due %d after one part of 3334", *s.Due)
+	}
+	d.answer(s, "split")
+	d.answer(d.screen(gateway.ScreenInput), "2")
+	d.report(d.pay(3333), gateway.PaymentApproved)
+	_, next = d.printed()
+	d.answer(next.(gateway.Screen), "stop") // the last part is paid another way
+	if done, ok := d.one().(gateway.Done); !ok || done.Title != "PAIEMENT ACCEPTÉ" {
+		t.Fatalf("after stop: %+v", done)
+	}
+	if !d.s.Idle() {
+		t.Error("session not idle after done")
+	}
+	l.check(t, tk.ID, gateway.TicketPartiallyPaid, 6667, 3333)
+}
+
+// A split in more parts than there are cents due would ask a card for
+// nothing: it is refused.
+func TestSessionSplitMorePartsThanCents(t *testing.T) {
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 3)
+	d := l.driver(t, l.term)
+	d.answer(d.table("5"), "split")
+	parts := d.screen(gateway.ScreenInput)
+	if err := d.s.Answer(context.Background(), parts.ScreenID, "4"); !errors.Is(err, gateway.ErrBadAnswer) {
+		t.Fatalf("4 parts of 3 cents: %v, want a bad answer", err)
+	}
+	d.answer(parts, "3")
+	for i := range 3 {
+		d.report(d.pay(1), gateway.PaymentApproved)
+		_, next := d.printed()
+		if i < 2 {
+			d.answer(next.(gateway.Screen), "next")
+		}
+	}
+	l.check(t, tk.ID, gateway.TicketPaid, 3, 0)
+}
+
+func TestSessionAnswers(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	l.ticket(t, "1", 5000)
+	d := l.driver(t, l.term)
+	d.start("F2")
+	in := d.screen(gateway.ScreenInput)
+	for _, bad := range []string{"", "12345", "5a", " 5", "٥"} {
+		if err := d.s.Answer(ctx, in.ScreenID, bad); !errors.Is(err, gateway.ErrBadAnswer) {
+			t.Errorf("table %q: %v, want a bad answer", bad, err)
+		}
+	}
+	if err := d.s.Answer(ctx, "s999", "5"); !errors.Is(err, gateway.ErrNoScreen) {
+		t.Errorf("answer to another screen: %v", err)
+	}
+	if err := d.s.Cancel(ctx, "s999"); !errors.Is(err, gateway.ErrNoScreen) {
+		t.Errorf("cancel of another screen: %v", err)
+	}
+	if len(d.take()) != 0 {
+		t.Error("a refused answer sent something")
+	}
+	d.answer(in, "5")
+	s := d.screen(gateway.ScreenTicket)
+	for _, bad := range []string{"tip", "nope", ""} { // F2 offers no tip
+		if err := d.s.Answer(ctx, s.ScreenID, bad); !errors.Is(err, gateway.ErrBadAnswer) {
+			t.Errorf("choice %q: %v", bad, err)
+		}
+	}
+	d.answer(s, "amount")
+	amount := d.screen(gateway.ScreenInput)
+	for _, bad := range []string{"0", "5001", "-5", "1.5", "", "12,00"} {
+		if err := d.s.Answer(ctx, amount.ScreenID, bad); !errors.Is(err, gateway.ErrBadAnswer) {
+			t.Errorf("amount %q: %v, want a bad answer", bad, err)
+		}
+	}
+	d.answer(amount, "1200")
+	pay := d.pay(1200)
+	if err := d.s.Answer(ctx, amount.ScreenID, "1"); !errors.Is(err, gateway.ErrNoScreen) {
+		t.Errorf("answer during the payment: %v", err)
+	}
+	if err := d.s.Cancel(ctx, amount.ScreenID); !errors.Is(err, gateway.ErrNoScreen) {
+		t.Errorf("cancel during the payment: %v", err)
+	}
+	var cerr *gateway.ConflictError
+	if err := d.s.Start(ctx, "F1"); !errors.As(err, &cerr) {
+		t.Errorf("start during the payment: %v, want a conflict", err)
+	}
+	// A result of some other payment does not end this one.
+	if err := d.s.Paid(ctx, gateway.Payment{ID: "pay_OTHER", Status: gateway.PaymentApproved}); err != nil || len(d.take()) != 0 {
+		t.Errorf("Paid(other) = %v and sent something", err)
+	}
+	d.report(pay, gateway.PaymentApproved)
+	if _, end := d.printed(); end.MessageType() != "done" {
+		t.Errorf("ended with %+v", end)
+	}
+	var verr *gateway.ValidationError
+	if err := d.s.Start(ctx, "F9"); !errors.As(err, &verr) {
+		t.Errorf("start F9: %v, want a validation error", err)
+	}
+}
+
+// F1 with a tip: the card pays what is due plus the tip.
+func TestSessionTip(t *testing.T) {
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	d := l.driver(t, l.term)
+	d.start("F1")
+	menu := d.screen(gateway.ScreenMenu)
+	d.answer(menu, tk.ID)
+	d.answer(d.screen(gateway.ScreenTicket), "tip")
+	d.answer(d.screen(gateway.ScreenInput), "500")
+	pay := d.pay(5000)
+	if pay.Tip != 500 {
+		t.Fatalf("pay %+v, want a tip of 500", pay)
+	}
+	d.report(pay, gateway.PaymentApproved)
+	got := l.check(t, tk.ID, gateway.TicketPaid, 5000, 0)
+	if got.Payments[0].Tip != 500 {
+		t.Errorf("payment %+v", got.Payments[0])
+	}
+}
+
+// A second terminal on a ticket being paid is told where, and its
+// scenario ends.
+func TestSessionBusyTicket(t *testing.T) {
+	l := newLedger(t)
+	l.ticket(t, "1", 5000)
+	a, b := l.driver(t, l.term), l.driver(t, l.pairTerminal(t, "B2"))
+	sa, sb := a.table("5"), b.table("5")
+	a.answer(sa, "full")
+	a.pay(5000)
+	b.answer(sb, "full")
+	m := b.screen(gateway.ScreenMessage)
+	if m.Title != "Ticket en cours de paiement sur "+l.term.Name {
+		t.Fatalf("second terminal: %+v", m)
+	}
+	b.answer(m, "")
+	if _, ok := b.one().(gateway.Done); !ok || !b.s.Idle() {
+		t.Fatal("the busy message does not end the scenario")
+	}
+}
+
+// Ticket screens follow the ticket: a change the waiter would see shows a
+// new screen, while a change he would not see (a payment started or
+// refused on another terminal) keeps the screen, so his answer still
+// counts.
+func TestSessionTicketChanged(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	d := l.driver(t, l.term)
+	s := d.table("5")
+
+	other := l.pairTerminal(t, "B2")
+	p, _, err := l.payments.Start(ctx, other, tk.ID, 2000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.s.TicketChanged(ctx, tk.ID); err != nil || len(d.take()) != 0 {
+		t.Fatalf("a payment started elsewhere: %v, and the screen changed", err)
+	}
+	if _, _, err := l.payments.Record(ctx, other.ID, resultOf(p, gateway.PaymentDeclined)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.s.TicketChanged(ctx, tk.ID); err != nil || len(d.take()) != 0 {
+		t.Fatalf("a payment declined elsewhere: %v, and the screen changed", err)
+	}
+	if err := d.s.TicketChanged(ctx, "tkt_OTHER"); err != nil || len(d.take()) != 0 {
+		t.Fatalf("another ticket changed: %v, and the screen changed", err)
+	}
+
+	p, _, err = l.payments.Start(ctx, other, tk.ID, 2000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.payments.Record(ctx, other.ID, resultOf(p, gateway.PaymentApproved)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.s.TicketChanged(ctx, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	s2 := d.screen(gateway.ScreenTicket)
+	if *s2.Due != 3000 || s2.ScreenID == s.ScreenID || s2.Choices[0].Label != "Payer 30,00" {
+		t.Fatalf("after a payment elsewhere: %+v", s2)
+	}
+	if err := d.s.Answer(ctx, s.ScreenID, "full"); !errors.Is(err, gateway.ErrNoScreen) {
+		t.Fatalf("answer to the old screen: %v, want no screen", err)
+	}
+	d.answer(s2, "full")
+	d.pay(3000)
+}
+
+// A menu of tickets follows the open tickets; several open tickets on one
+// table are offered as a menu.
+func TestSessionMenus(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	one := l.ticket(t, "1", 5000)
+	d := l.driver(t, l.term)
+	d.start("F1")
+	menu := d.screen(gateway.ScreenMenu)
+	two := l.ticket(t, "2", 1500)
+	if err := d.s.TicketChanged(ctx, two.ID); err != nil {
+		t.Fatal(err)
+	}
+	again := d.screen(gateway.ScreenMenu)
+	if again.ScreenID != menu.ScreenID || len(again.Items) != 2 || again.Items[1] != (gateway.MenuItem{ID: two.ID, Label: "TICKET 2 - T5 - 15,00"}) {
+		t.Fatalf("menu after a new ticket: %+v", again)
+	}
+	if err := d.s.Answer(ctx, menu.ScreenID, "tkt_NONE"); !errors.Is(err, gateway.ErrBadAnswer) {
+		t.Errorf("pick of no ticket: %v", err)
+	}
+	if err := d.s.Cancel(ctx, menu.ScreenID); err != nil || !d.s.Idle() {
+		t.Fatalf("cancel: %v", err)
+	}
+
+	// Both tickets are at table 5.
+	d.start("F2")
+	d.answer(d.screen(gateway.ScreenInput), "5")
+	tables := d.screen(gateway.ScreenMenu)
+	if tables.Title != "Table 5" || len(tables.Items) != 2 {
+		t.Fatalf("two tickets at table 5: %+v", tables)
+	}
+	// One gets paid in the meantime.
+	p, _, err := l.payments.Start(ctx, l.pairTerminal(t, "B2"), one.ID, 5000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.payments.Record(ctx, p.DeviceID, resultOf(p, gateway.PaymentApproved)); err != nil {
+		t.Fatal(err)
+	}
+	d.answer(tables, one.ID)
+	if m := d.screen(gateway.ScreenMessage); m.Title != "Ticket réglé" {
+		t.Fatalf("a ticket paid meanwhile: %+v", m)
+	}
+}
