@@ -262,7 +262,11 @@ func (x *Session) showTicket(ctx context.Context, st *Step) error {
 		return err
 	}
 	x.ticket = &t
-	if t.Due <= 0 || t.Status == TicketCancelled {
+	switch {
+	case t.Status == TicketCancelled:
+		x.message("Ticket annulé", []string{"TICKET " + t.Ref}, true)
+		return nil
+	case t.Due <= 0:
 		x.message("Ticket réglé", []string{"TICKET " + t.Ref}, true)
 		return nil
 	}

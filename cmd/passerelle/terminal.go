@@ -133,4 +133,3 @@ func lanAddresses() []string {
 	}
 	return append(v4, v6...)
 }
-

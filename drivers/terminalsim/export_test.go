@@ -1,0 +1,19 @@
+package terminalsim
+
+import "time"
+
+// CardResultForTest exposes the simulated kernel's results to the tests.
+func CardResultForTest(p Payment, o Outcome) Result {
+	status := "approved"
+	if o == Decline {
+		status = "declined"
+	}
+	return *cardResult(p, status, time.Now())
+}
+
+// SetCardHook has f called once Card runs a card step.
+func SetCardHook(t *Terminal, f func()) {
+	t.mu.Lock()
+	t.cardHook = f
+	t.mu.Unlock()
+}
