@@ -15,6 +15,9 @@ var (
 // ConflictError says why a change was refused because of the ticket's state.
 type ConflictError struct {
 	Reason string
+	// PaymentID names the payment in progress that blocks the change, if
+	// that is the reason: the edge may ask its terminal to abort it.
+	PaymentID string
 }
 
 func (e *ConflictError) Error() string { return "conflict: " + e.Reason }

@@ -126,7 +126,8 @@ func (s *Tickets) Cancel(ctx context.Context, till Till, id string) (Ticket, err
 		}
 		for _, p := range t.Payments {
 			if p.InProgress() {
-				return Conflict("a payment of ticket %s is in progress", t.Ref)
+				return &ConflictError{PaymentID: p.ID,
+					Reason: fmt.Sprintf("a payment of ticket %s is in progress on %s", t.Ref, p.Terminal)}
 			}
 		}
 		now := s.now().UTC()

@@ -100,7 +100,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 
 	mux := http.NewServeMux()
 	hub.Register(mux)
-	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,
+	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: "disabled"}
 			if err := st.Ping(ctx); err != nil {

@@ -140,7 +140,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	hub := terminalws.New(hc)
 	mux := http.NewServeMux()
 	hub.Register(mux)
-	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,
+	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort,
 		Health: func(context.Context) tillapi.Health { return tillapi.Health{Status: "ok"} }}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {

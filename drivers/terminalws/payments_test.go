@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -274,4 +276,42 @@ func TestAbort(t *testing.T) {
 	if _, err := e.hub.Abort(ctx, pay.PaymentID); !errors.As(err, &cerr) {
 		t.Errorf("Abort of a cancelled payment: %v, want a conflict", err)
 	}
+}
+
+// The till cancels a ticket while a terminal pays it: 409, and the terminal
+// is asked to abort; once it reports the payment cancelled, the till's retry
+// cancels the ticket.
+func TestTillCancelAbortsPayment(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tk := e.post(t, note("1253", "5"))
+	c := e.pair(t)
+	c.table("5")
+	c.answer("full")
+	pay := c.expectPay(5350)
+
+	del := func() (int, string) {
+		req, _ := http.NewRequest("DELETE", e.srv.URL+"/api/v1/tickets/"+tk.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+e.tillKey)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := del(); code != http.StatusConflict || !strings.Contains(body, "asked to abort") {
+		t.Fatalf("DELETE while paying: %d %s", code, body)
+	}
+	if m := c.expect("abort"); m.PaymentID != pay.PaymentID {
+		t.Fatalf("abort of %s, want %s", m.PaymentID, pay.PaymentID)
+	}
+	r := declined(pay)
+	r.Status = "cancelled"
+	c.send(r)
+	c.expect("ack")
+	if code, body := del(); code != http.StatusOK {
+		t.Fatalf("DELETE after the abort: %d %s", code, body)
+	}
+	e.checkTicket(t, tk.ID, gateway.TicketCancelled, 0, 5350)
 }

@@ -3,6 +3,7 @@ package tillapi
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,9 +19,14 @@ type Server struct {
 	tills     *gateway.Tills
 	events    *gateway.EventLog
 	health    HealthFunc
+	abort     AbortFunc
 	log       *slog.Logger
 	heartbeat time.Duration
 }
+
+// AbortFunc asks the terminal running a payment to stop it, and reports
+// whether the terminal was connected to be asked.
+type AbortFunc func(ctx context.Context, paymentID string) (bool, error)
 
 // HealthFunc reports the state /healthz shows.
 type HealthFunc func(ctx context.Context) Health
@@ -39,6 +45,7 @@ type Config struct {
 	Tills     *gateway.Tills
 	Events    *gateway.EventLog
 	Health    HealthFunc
+	Abort     AbortFunc // optional: DELETE of a ticket being paid asks its terminal to abort
 	Log       *slog.Logger
 	Heartbeat time.Duration // SSE heartbeat; 15 s when zero
 }
@@ -49,7 +56,7 @@ func New(c Config) *Server {
 	if hb == 0 {
 		hb = 15 * time.Second
 	}
-	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, log: c.Log, heartbeat: hb}
+	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb}
 }
 
 // Register adds the API's routes to mux.
@@ -114,8 +121,21 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, till gateway.
 	return nil
 }
 
+// cancelTicket cancels a ticket. While a payment of it is in progress the
+// answer is 409, as the spec says, and the terminal is asked to abort the
+// payment (the spec's "the till, by cancelling the ticket"): once the
+// terminal reports it cancelled, the till's retry succeeds.
 func (s *Server) cancelTicket(w http.ResponseWriter, r *http.Request, till gateway.Till) error {
 	t, err := s.tickets.Cancel(r.Context(), till, r.PathValue("id"))
+	var cerr *gateway.ConflictError
+	if errors.As(err, &cerr) && cerr.PaymentID != "" && s.abort != nil {
+		asked, aerr := s.abort(r.Context(), cerr.PaymentID)
+		p := problem(http.StatusConflict, "conflict", "Conflict", cerr.Reason+": the terminal was asked to abort it; cancel again once it has ended")
+		if aerr != nil || !asked {
+			p.Detail = cerr.Reason + ": its terminal is not connected to abort it"
+		}
+		return p
+	}
 	if err != nil {
 		return err
 	}
