@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -36,9 +37,6 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// maxBatch bounds how many callers share one commit.
-const maxBatch = 256
-
 // Publisher receives the events of each commit, in seq order, right after
 // the commit; gateway.EventBus is one.
 type Publisher interface {
@@ -49,11 +47,15 @@ type Publisher interface {
 type Store struct {
 	db     *sql.DB // readers
 	wdb    *sql.DB // the single writer connection
+	w      *wconn  // wdb's connection, the writer's own
 	log    *slog.Logger
 	pub    Publisher
 	reqs   chan *writeReq
 	closed chan struct{}
 	done   chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -90,18 +92,43 @@ func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*S
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{db: db, wdb: wdb, log: log, pub: pub,
+	conn, err := writerConn(ctx, wdb)
+	if err != nil {
+		db.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db, wdb: wdb, w: &wconn{conn: conn, stmts: map[string]*sql.Stmt{}}, log: log, pub: pub,
 		reqs: make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
 	go s.writer()
 	return s, nil
 }
 
+// writerConn takes the writer's connection for good.
+func writerConn(ctx context.Context, wdb *sql.DB) (*sql.Conn, error) {
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Each caller's savepoint journals the pages it changes; with
+	// temp_store=FILE that journal spills into a temporary file on every
+	// busy commit. It is never needed after a crash: the WAL is.
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
 // Close stops the writer after the commits under way and closes the
 // database. Updates after Close fail with ErrClosed.
 func (s *Store) Close() error {
-	close(s.closed)
-	<-s.done
-	return errors.Join(s.db.Close(), s.wdb.Close())
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		<-s.done
+		s.closeErr = errors.Join(s.w.close(), s.db.Close(), s.wdb.Close())
+	})
+	return s.closeErr
 }
 
 // ErrClosed is returned by Update after Close.

@@ -11,7 +11,7 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 )
 
-// querier is what *sql.DB and *sql.Tx share, so that reads are written once
+// querier is what *sql.DB and the writer's connection share, so that reads are written once
 // and serve both the reader pool and the writer's transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
