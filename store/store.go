@@ -45,14 +45,16 @@ type Publisher interface {
 
 // Store is the SQLite store. It implements gateway.Store.
 type Store struct {
-	db     *sql.DB // readers
-	wdb    *sql.DB // the single writer connection
-	w      *wconn  // wdb's connection, the writer's own
-	log    *slog.Logger
-	pub    Publisher
-	reqs   chan *writeReq
-	closed chan struct{}
-	done   chan struct{}
+	db  *sql.DB // readers
+	wdb *sql.DB // the single writer connection
+	w   *wconn  // wdb's connection, the writer's own
+
+	tillByKey *sql.Stmt
+	log       *slog.Logger
+	pub       Publisher
+	reqs      chan *writeReq
+	closed    chan struct{}
+	done      chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -98,8 +100,17 @@ func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*S
 		wdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Every till API request looks its key up: prepared once, not per request.
+	tillByKey, err := db.PrepareContext(ctx, "SELECT "+tillColumns+" FROM tills WHERE key_hash = ? AND revoked_at IS NULL")
+	if err != nil {
+		conn.Close()
+		db.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
 	s := &Store{db: db, wdb: wdb, w: &wconn{conn: conn, stmts: map[string]*sql.Stmt{}}, log: log, pub: pub,
-		reqs: make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
+		tillByKey: tillByKey,
+		reqs:      make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
 	go s.writer()
 	return s, nil
 }
@@ -126,7 +137,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		<-s.done
-		s.closeErr = errors.Join(s.w.close(), s.db.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.w.close(), s.tillByKey.Close(), s.db.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }

@@ -38,8 +38,7 @@ func scanTill(row scanner) (gateway.Till, error) {
 
 // TillByKeyHash implements gateway.Store. Revoked tills are not found.
 func (s *Store) TillByKeyHash(ctx context.Context, hash []byte) (gateway.Till, error) {
-	return scanTill(s.db.QueryRowContext(ctx,
-		"SELECT "+tillColumns+" FROM tills WHERE key_hash = ? AND revoked_at IS NULL", hash))
+	return scanTill(s.tillByKey.QueryRowContext(ctx, hash))
 }
 
 // TillByName implements gateway.Store.
