@@ -96,7 +96,8 @@ type EventBus struct {
 	notify chan struct{} // closed and replaced at each publish
 }
 
-// NewEventBus returns a bus that keeps up to window events.
+// NewEventBus returns a bus that keeps at least the last window events
+// (and at most twice as many).
 func NewEventBus(window int) *EventBus {
 	return &EventBus{max: window, notify: make(chan struct{})}
 }
@@ -114,7 +115,9 @@ func (b *EventBus) Publish(evs []Event) {
 		b.ring = b.ring[:0]
 	}
 	b.ring = append(b.ring, evs...)
-	if over := len(b.ring) - b.max; over > 0 {
+	// Trimmed only when twice the window: copying the window down on every
+	// publish would cost O(window) per commit.
+	if over := len(b.ring) - b.max; over > b.max {
 		b.ring = append(b.ring[:0:0], b.ring[over:]...)
 	}
 	b.last = evs[len(evs)-1].Seq
