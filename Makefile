@@ -8,7 +8,7 @@ BIN      := bin/passerelle
 DATA     ?= ./passerelle-data
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-short bench lint fuzz-short fuzz cross clean
+.PHONY: build run test test-short bench lint templ templ-check fuzz-short fuzz cross clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/passerelle
@@ -22,16 +22,31 @@ test:
 test-short:
 	$(GO) test -race -count=1 -short ./...
 
-# Go benchmarks, then the load tool against a real gateway process.
+# Go benchmarks, then the load tools against real gateway processes on
+# 127.0.0.1, each printing its table (about 5 minutes on 2 cores; each
+# script's header lists its knobs).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
 	./bench/till-load.sh
+	./bench/terminal-load.sh
+	./bench/idle-terminals.sh
+	./bench/memory-startup.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+
+# The admin page's templ components are generated Go, committed beside
+# their .templ files: `make templ` regenerates them, and templ-check fails
+# when what is committed is not what the .templ files generate.
+templ:
+	$(GO) tool templ generate -path web
+
+templ-check: templ
+	@out=$$(git status --porcelain -- web); \
+	  if [ -n "$$out" ]; then echo "generated templ files differ from what is committed (run make templ and commit):"; echo "$$out"; exit 1; fi
 
 # Every fuzz target for FUZZTIME each (CI runs the short default; `make fuzz
 # FUZZTIME=10m` for a long run).

@@ -26,6 +26,8 @@ var allowed = map[string][]string{
 	"web":     {"gateway", "web"},
 	"sync":    {"gateway", "sync"},
 	"cmd":     {"gateway", "store", "drivers", "web", "sync", "cmd"},
+	// bench holds the helpers of `make bench`, wiring like cmd.
+	"bench": {"gateway", "store", "drivers", "bench"},
 }
 
 func TestImportDirection(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -21,6 +22,21 @@ type Config struct {
 	TLS          bool     `yaml:"tls"`
 	AllowedHosts []string `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
 	Shop         Shop     `yaml:"shop"`
+	MDNS         MDNS     `yaml:"mdns"`
+}
+
+// MDNS is how the gateway announces itself to the terminals and finds them
+// (docs/discovery.md). It is on by default; a gateway that listens on
+// loopback only never announces itself, whatever this says.
+type MDNS struct {
+	Enabled bool `yaml:"enabled"`
+	// Interfaces limits mDNS to these network interfaces, by name (eth0,
+	// "Ethernet 2"); empty means every interface that is up, not loopback
+	// and multicast-capable.
+	Interfaces []string `yaml:"interfaces"`
+	// HostName is the name the gateway's addresses are announced under,
+	// without .local; empty means the box's host name.
+	HostName string `yaml:"host_name"`
 }
 
 // Shop describes the shop: its receipts' header, money and time.
@@ -38,6 +54,7 @@ func DefaultConfig() Config {
 	return Config{
 		Listen: ":8420",
 		TLS:    true,
+		MDNS:   MDNS{Enabled: true},
 		Shop: Shop{
 			Name:     "Mon Restaurant",
 			TimeZone: "Europe/Paris",
@@ -92,7 +109,22 @@ func (c Config) Validate() error {
 			fe.add(fmt.Sprintf("shop.vat_rates[%d]", i), "must be between 0 and 10000 basis points")
 		}
 	}
+	for i, n := range c.MDNS.Interfaces {
+		if msg := CheckText(n, 1, MaxNameLen); msg != "" {
+			fe.add(fmt.Sprintf("mdns.interfaces[%d]", i), "an interface's name %s", msg)
+		}
+	}
+	if h := c.MDNS.HostName; h != "" && !IsHostLabel(strings.TrimSuffix(strings.TrimSuffix(h, "."), ".local")) {
+		fe.add("mdns.host_name", "must be a host name: letters, digits and hyphens, at most 63, without dots")
+	}
 	return fe.err()
+}
+
+// IsHostLabel reports whether s is one DNS label as host names use them:
+// 1 to 63 letters, digits and hyphens, not starting or ending with a
+// hyphen.
+func IsHostLabel(s string) bool {
+	return s != "" && !strings.Contains(s, ".") && isHostName(s)
 }
 
 // Rules returns the ticket rules this configuration sets.

@@ -12,18 +12,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/passerelle/passerelle/drivers/listener"
-	"github.com/passerelle/passerelle/drivers/receipt"
 	"github.com/passerelle/passerelle/drivers/terminalws"
 	"github.com/passerelle/passerelle/drivers/tillapi"
 	"github.com/passerelle/passerelle/drivers/webhook"
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
+	"github.com/passerelle/passerelle/web"
 )
 
 // Files in the data directory.
@@ -83,20 +84,28 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	tickets := gateway.NewTickets(st, cfg.Rules, time.Now)
+	// The admin page edits the shop's settings: what reads them reads
+	// them live.
+	live := newSettings(filepath.Join(data, gateway.ConfigFile), cfg)
+	tickets := gateway.NewTickets(st, live.Rules, time.Now)
 	tills := gateway.NewTills(st, time.Now)
 	events := gateway.NewEventLog(st, bus)
 	hooks := webhook.New(webhook.Config{Store: st, Events: events, Log: log})
 	payments := gateway.NewPayments(st, time.Now, 0)
-	printer := receipt.Printer{Location: cfg.Location(), Now: time.Now,
-		Shop: receipt.Header{Name: cfg.Shop.Name, Address: cfg.Shop.Address, Phone: cfg.Shop.Phone}}
+	printer := livePrinter{live}
+	terminals := gateway.NewTerminals(st, time.Now)
 	hub := terminalws.New(terminalws.Config{
-		Terminals: gateway.NewTerminals(st, time.Now),
+		Terminals: terminals,
 		Payments:  payments,
 		Sessions:  gateway.NewSessions(st, payments, scenarios.Current, printer, time.Now),
 		Events:    events,
 		Log:       log,
 	})
+	discovery := gateway.NewDiscovery(st, hub.Online, time.Now)
+	gatewayID, err := gateway.GatewayID(ctx, st, time.Now)
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	hub.Register(mux)
@@ -109,28 +118,43 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 			return h
 		}}).Register(mux)
 
-	hosts := hostNames(cfg.AllowedHosts)
+	hosts := hostNames(slices.Concat(cfg.AllowedHosts, mdnsHostNames(cfg)))
 	var cert *tls.Certificate
-	scheme := "http"
+	scheme, fingerprint := "http", ""
 	if cfg.TLS {
 		c, err := listener.LoadOrCreateCert(data, hosts, time.Now())
 		if err != nil {
 			return err
 		}
-		cert, scheme = &c, "https"
-		log.Info("TLS certificate", "fingerprint", listener.Fingerprint(c))
+		cert, scheme, fingerprint = &c, "https", listener.Fingerprint(c)
+		log.Info("TLS certificate", "fingerprint", fingerprint)
 	}
+
+	// The admin page: / and below, beside /api/, /ws/ and /healthz.
+	admin := gateway.NewAdmin(st, time.Now)
+	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
+		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery},
+		PairingLink: func(code string) string { return pairingLink(data, cfg, code) },
+		Fingerprint: fingerprint, DataDir: data, Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
 	if err != nil {
 		return err
 	}
 	log.Info("passerelle started", "version", version, "data", abs, "url", openURL(scheme, srv.Addr()))
+	if need, err := admin.NeedsSetup(ctx); err == nil && need {
+		// Until then, whoever opens the page first chooses the password.
+		log.Warn("the admin password is not set: open the admin page now to choose it", "url", openURL(scheme, srv.Addr()))
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return hooks.Run(gctx) })
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return scenarios.Run(gctx) })
+	shopName := func() string { return live.Config().Shop.Name }
+	for _, task := range discoveryTasks(cfg, shopName, gatewayID, srv.Addr(), fingerprint, discovery, log) {
+		g.Go(func() error { return task(gctx) })
+	}
 	err = g.Wait()
 	log.Info("passerelle stopped")
 	if errors.Is(err, context.Canceled) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,9 +12,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/passerelle/passerelle/drivers/mdns"
 	"github.com/passerelle/passerelle/drivers/terminalsim"
 	"github.com/passerelle/passerelle/gateway"
 )
@@ -26,8 +27,22 @@ var simStdin io.Reader = os.Stdin
 const simTerminalHelp = `usage: passerelle sim terminal [flags]
 
 A simulated payment terminal. The first time, pair it with a code from
-` + "`passerelle terminal code`" + ` (--code); its token and its unfinished payments are
-then kept in the state file (--state), and later runs need no code.
+` + "`passerelle terminal code`" + `: with --link (the pairing link it prints, which
+names the gateway's addresses, its certificate and the code), with --url
+and --code, or with --code alone: the terminal then finds the gateway on the
+LAN by mDNS (several: it lists them and asks which), shows the first
+characters of its certificate's fingerprint and asks you to compare them
+with the manager's screen (or takes them from --fingerprint). The token, the
+pinned certificate and the unfinished payments are then kept in the state
+file (--state); later runs need no code, and without --url find the gateway
+again by mDNS wherever its address went. A gateway with another
+certificate is refused ("possible impostor"), whatever it announces.
+
+While it runs, the terminal announces itself as _passerelle-tpe._tcp (the
+gateway lists it in ` + "`passerelle terminal list --discovered`" + `), and, without
+--url, follows its gateway: when the gateway announces another address, or
+the connection drops, it connects again by itself. --discover lists the
+gateways on the LAN and exits.
 
 Without --script it is interactive: each screen the gateway sends is drawn
 here, and each line you type is a key:
@@ -71,17 +86,24 @@ func simTerminal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprint(stderr, simTerminalHelp)
 		fs.PrintDefaults()
 	}
-	rawURL := fs.String("url", "http://localhost:8420", "the gateway's base URL: http:// or https://")
+	rawURL := fs.String("url", "", "the gateway's base URL, http:// or https:// (default: the last one that worked, else found by mDNS)")
+	rawLink := fs.String("link", "", "pair with this pairing link (passerelle://pair?addr=...&fp=...&code=...)")
 	code := fs.String("code", "", "pairing code, to pair the first time")
 	statePath := fs.String("state", "passerelle-terminal.json", "the terminal's state file: its token and unfinished payments")
 	script := fs.String("script", "", "steps separated by ';', instead of the console")
 	scriptFile := fs.String("script-file", "", "read the script from this file")
-	fingerprint := fs.String("fingerprint", "", "pin the gateway's certificate by its SHA-256 (hex, as the gateway logs it)")
+	fingerprint := fs.String("fingerprint", "", "pin the gateway's certificate by its SHA-256 (hex, as the gateway logs it), or its first 16 characters or more")
 	insecure := fs.Bool("insecure", false, "pair without checking the gateway's certificate (it is pinned from then on)")
 	serial := fs.String("serial", "", "the terminal's serial number (default: the state file's, else a new one)")
 	slow := fs.Duration("slow", terminalsim.DefaultSlowDelay, "how long a slow card step takes")
 	timeout := fs.Duration("timeout", 30*time.Second, "in a script, how long a step waits for the gateway")
 	verbose := fs.Bool("v", false, "log connections and protocol events")
+	useMDNS := fs.Bool("mdns", true, "find the gateway and announce this terminal over mDNS (never with a loopback --url)")
+	mdnsHost := fs.String("mdns-host", "", "the host name this terminal announces itself under (default tpe-<serial>)")
+	mdnsIfaces := fs.String("mdns-interfaces", "", "comma-separated interfaces to use mDNS on (default: every suitable one)")
+	browse := fs.Duration("browse", 3*time.Second, "how long to look for gateways on the LAN")
+	discover := fs.Bool("discover", false, "list the gateways announced on the LAN as they are heard, for --browse, and exit")
+	choose := fs.String("gateway", "", "when mDNS finds several gateways, the name or id of the one to pair with")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -94,8 +116,24 @@ func simTerminal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *script != "" && *scriptFile != "" {
 		return errors.New("sim terminal: --script and --script-file exclude each other")
 	}
-	if *slow <= 0 || *timeout <= 0 {
-		return errors.New("sim terminal: --slow and --timeout must be positive")
+	if *slow <= 0 || *timeout <= 0 || *browse <= 0 {
+		return errors.New("sim terminal: --slow, --timeout and --browse must be positive")
+	}
+	if *rawURL != "" && *rawLink != "" {
+		return errors.New("sim terminal: --url and --link exclude each other")
+	}
+	var link gateway.PairingLink
+	if *rawLink != "" {
+		var err error
+		if link, err = gateway.ParsePairingLink(*rawLink); err != nil {
+			return fmt.Errorf("sim terminal: --link: %w", err)
+		}
+		if *code == "" {
+			*code = link.Code
+		}
+		if *fingerprint == "" {
+			*fingerprint = link.Fingerprint
+		}
 	}
 	var steps []string
 	scripted := *script != "" || *scriptFile != ""
@@ -121,14 +159,77 @@ func simTerminal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		log.Warn("--insecure: the certificate is not checked when pairing; the terminal pins the one it sees")
 	}
 
+	in := &lineReader{r: simStdin}
+	opts := terminalsim.Options{URL: *rawURL, URLs: link.URLs(), Code: *code, StateFile: *statePath, Model: terminalModel,
+		Serial: *serial, Fingerprint: *fingerprint, Insecure: *insecure, SlowDelay: *slow, Log: log, FindTimeout: *browse}
+	st, err := terminalsim.LoadState(*statePath)
+	if err != nil {
+		return fmt.Errorf("sim terminal: %w", err)
+	}
+	if opts.Serial == "" {
+		opts.Serial = st.Serial
+	}
+	if opts.Serial == "" {
+		opts.Serial = terminalsim.NewSerial()
+	}
+	var gateways *mdns.GatewayList
+	if *useMDNS && !loopbackURL(*rawURL) {
+		ifaces := splitList(*mdnsIfaces)
+		mctx, stopMDNS := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer func() { stopMDNS(); wg.Wait() }() // the goodbye goes out before the process ends
+		if gateways, err = mdns.WatchGateways(mctx, ifaces, log); err != nil {
+			log.Warn("mDNS is not available: the terminal neither finds the gateway nor announces itself", "err", err)
+			gateways = nil
+		}
+		if !*discover {
+			host := *mdnsHost
+			if host == "" {
+				host = "tpe-" + opts.Serial
+			}
+			adv := &mdns.Advertiser{Service: mdns.TerminalService, Instance: opts.Serial, Host: mdns.HostLabel(host),
+				Port: terminalPort, Text: mdns.TerminalTXT{Serial: opts.Serial, Model: terminalModel}.Strings(),
+				Interfaces: ifaces, Log: log}
+			wg.Add(1)
+			go func() { defer wg.Done(); adv.Run(mctx) }()
+		}
+	}
+	if *discover {
+		return discoverGateways(ctx, gateways, *browse, stdout)
+	}
+	if gateways != nil {
+		opts.Gateways = gateways
+		opts.Follow = *rawURL == ""
+	}
+	if st.Token == "" && *rawURL == "" && *rawLink == "" {
+		// Pairing with a gateway found on the LAN.
+		if gateways == nil {
+			return errors.New("sim terminal: the terminal is not paired and mDNS is off: give --link, or --url and --code")
+		}
+		g, err := chooseGateway(ctx, gateways, *browse, *choose, in, stdout)
+		if err != nil {
+			return fmt.Errorf("sim terminal: %w", err)
+		}
+		if opts.Fingerprint, err = confirmFingerprint(g, *fingerprint, in, stdout); err != nil {
+			return fmt.Errorf("sim terminal: %w", err)
+		}
+		if opts.Code == "" {
+			if opts.Code, err = in.ask(ctx, stdout, "pairing code (from `passerelle terminal code` or the admin page): "); err != nil {
+				return fmt.Errorf("sim terminal: %w (or pass --code)", terminalsim.ErrNotPaired)
+			}
+		}
+		opts.URLs, opts.GatewayID, opts.GatewayName = g.URLs(), g.TXT.ID, g.Name
+	}
+
 	dctx, cancel := context.WithTimeout(ctx, *timeout)
-	term, err := terminalsim.Dial(dctx, terminalsim.Options{URL: *rawURL, Code: *code, StateFile: *statePath,
-		Serial: *serial, Fingerprint: *fingerprint, Insecure: *insecure, SlowDelay: *slow, Log: log})
+	term, err := terminalsim.Dial(dctx, opts)
 	cancel()
 	var cve *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, terminalsim.ErrUnauthorized):
 		return fmt.Errorf("sim terminal: %w: get a new code with `passerelle terminal code` and pass it with --code", err)
+	case errors.Is(err, terminalsim.ErrImpostor):
+		return fmt.Errorf("sim terminal: %w", err)
 	case errors.As(err, &cve):
 		return fmt.Errorf("sim terminal: %w: pin the gateway's certificate with --fingerprint (the gateway logs it at start), or pair with --insecure", err)
 	case err != nil:
@@ -136,9 +237,9 @@ func simTerminal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer term.Close()
 	if term.Paired() {
-		fmt.Fprintf(stdout, "paired with the gateway as %q (%s); the token is kept in %s\n", term.Name(), term.ID(), *statePath)
+		fmt.Fprintf(stdout, "paired with the gateway as %q (%s) at %s; the token is kept in %s\n", term.Name(), term.ID(), term.URL(), *statePath)
 	} else {
-		fmt.Fprintf(stdout, "connected to the gateway as %q (%s)\n", term.Name(), term.ID())
+		fmt.Fprintf(stdout, "connected to the gateway as %q (%s) at %s\n", term.Name(), term.ID(), term.URL())
 	}
 
 	pctx, stop := context.WithCancel(ctx)
@@ -157,7 +258,7 @@ func simTerminal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 		}
 	}()
-	r := &termRunner{t: term, out: stdout, msgs: msgs, timeout: *timeout, script: scripted}
+	r := &termRunner{t: term, out: stdout, msgs: msgs, timeout: *timeout, script: scripted, in: in}
 	if scripted {
 		return r.runScript(ctx, steps)
 	}
@@ -191,6 +292,7 @@ type termRunner struct {
 	msgs    <-chan terminalsim.Message
 	timeout time.Duration
 	script  bool // steps wait for what they need; a refusal ends the run
+	in      *lineReader
 
 	cur     *terminalsim.Message // the screen shown or the pay asked, not answered yet
 	cursor  int                  // the highlighted item of a menu or ticket screen
@@ -238,14 +340,7 @@ func (r *termRunner) runScript(ctx context.Context, steps []string) error {
 
 func (r *termRunner) interactive(ctx context.Context) error {
 	fmt.Fprintln(r.out, "idle: press F1 or F2 (type the key, then Enter); quit to leave")
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(simStdin)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	lines := r.in.lines()
 	for {
 		select {
 		case <-ctx.Done():
@@ -577,6 +672,14 @@ func (r *termRunner) handle(m terminalsim.Message) {
 		fmt.Fprintf(r.out, "   the gateway aborts payment %s\n", m.PaymentID)
 	case "payment_state":
 		fmt.Fprintf(r.out, "   payment %s is %s\n", m.PaymentID, m.Status)
+	case terminalsim.TypeReconnected:
+		// The terminal followed its gateway to another address, or came
+		// back after a lost connection: a new session, idle.
+		r.cur, r.answered = nil, nil
+		if r.running {
+			r.running, r.ended, r.endText = false, "with the connection moved", ""
+		}
+		fmt.Fprintf(r.out, "   reconnected to the gateway at %s\n", m.Text)
 	case terminalsim.TypeDisconnected:
 		if r.dropping {
 			r.dropping = false
@@ -587,9 +690,12 @@ func (r *termRunner) handle(m terminalsim.Message) {
 			r.running, r.ended, r.endText = false, "with the connection lost", ""
 		}
 		fmt.Fprintf(r.out, "! connection lost: %s\n", m.Text)
-		if r.script {
+		switch {
+		case r.script:
 			r.fail = fmt.Errorf("the connection to the gateway was lost: %s", m.Text)
-		} else {
+		case r.t.Following():
+			fmt.Fprintln(r.out, "  looking for the gateway: the terminal connects again by itself")
+		default:
 			fmt.Fprintln(r.out, "  type reconnect to connect again")
 		}
 	case "error":

@@ -7,23 +7,30 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/passerelle/passerelle/drivers/listener"
+	"github.com/passerelle/passerelle/drivers/mdns"
 	"github.com/passerelle/passerelle/gateway"
+	"github.com/passerelle/passerelle/store"
 )
 
 func terminalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: passerelle terminal code | list | rename NAME NEWNAME | revoke NAME")
+		fmt.Fprintln(stderr, "usage: passerelle terminal code | list [--discovered] | rename NAME NEWNAME | revoke NAME")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("terminal "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := dataFlag(fs)
+	var discovered *bool
+	if args[0] == "list" {
+		discovered = fs.Bool("discovered", false, "list the terminals seen on the LAN (mDNS), paired or not")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -46,9 +53,15 @@ func terminalCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stdout, "pairing code valid until %s, single use; enter it on the terminal, or scan the link:\n",
 			exp.In(cfg.Location()).Format("15:04"))
+		if fp := certFingerprint(*data, cfg); fp != "" {
+			fmt.Fprintf(stdout, "certificate fingerprint: %s (the terminal shows its first characters)\n", gateway.FormatFingerprint(fp, 0))
+		}
 		fmt.Fprintln(stdout, pairingLink(*data, cfg, code))
 		fmt.Fprintln(stdout, code)
 	case "list":
+		if *discovered {
+			return listDiscovered(ctx, st, stdout)
+		}
 		ts, err := terms.List(ctx)
 		if err != nil {
 			return err
@@ -88,48 +101,79 @@ func terminalCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
+// listDiscovered prints the terminals seen on the LAN. Whether a paired
+// one is connected is known to the running gateway only: the admin page
+// shows it.
+func listDiscovered(ctx context.Context, st *store.Store, stdout io.Writer) error {
+	list, err := gateway.NewDiscovery(st, nil, time.Now).List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERIAL\tMODEL\tADDRESSES\tLAST SEEN\tPAIRED AS")
+	for _, d := range list {
+		paired := "-"
+		if d.Paired {
+			paired = d.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Serial, orDash(d.Model), orDash(strings.Join(d.Addrs, ",")),
+			d.LastSeen.Format(time.RFC3339), paired)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// certFingerprint is the fingerprint of the gateway's certificate, "" if
+// it has none (yet, or without TLS).
+func certFingerprint(data string, cfg gateway.Config) string {
+	if !cfg.TLS {
+		return ""
+	}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(data, listener.CertFile), filepath.Join(data, listener.KeyFile))
+	if err != nil {
+		return ""
+	}
+	return listener.Fingerprint(cert)
+}
+
 // pairingLink is the terminal protocol's passerelle://pair link: the box's
-// LAN addresses with the listening port, the certificate's fingerprint, and
-// the code.
+// LAN addresses (those mDNS announces) with the listening port, the
+// certificate's fingerprint, and the code.
 func pairingLink(data string, cfg gateway.Config, code string) string {
-	_, port, err := net.SplitHostPort(cfg.Listen)
+	host, port, err := net.SplitHostPort(cfg.Listen)
 	if err != nil || port == "" {
 		port = "8420"
 	}
-	var addrs []string
-	for _, ip := range lanAddresses() {
-		addrs = append(addrs, net.JoinHostPort(ip, port))
+	l := gateway.PairingLink{Fingerprint: certFingerprint(data, cfg), Code: code}
+	for _, ip := range lanAddresses(host, cfg.MDNS.Interfaces) {
+		l.Addrs = append(l.Addrs, net.JoinHostPort(ip, port))
 	}
-	q := []string{"addr=" + strings.Join(addrs, ","), "code=" + code}
-	if cfg.TLS {
-		if cert, err := tls.LoadX509KeyPair(filepath.Join(data, listener.CertFile), filepath.Join(data, listener.KeyFile)); err == nil {
-			q = append(q, "fp="+listener.Fingerprint(cert))
-		}
-	}
-	return "passerelle://pair?" + strings.Join(q, "&")
+	return l.String()
 }
 
-// lanAddresses lists the addresses of the interfaces that are up and not
-// loopback, IPv4 first.
-func lanAddresses() []string {
-	var v4, v6 []string
-	ifaces, _ := net.Interfaces()
-	for _, ifc := range ifaces {
-		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
-			continue
+// lanAddresses lists the addresses terminals may reach the gateway at: the
+// listen address if it is a LAN one, else those of the interfaces mDNS
+// would announce on, IPv4 first.
+func lanAddresses(listenHost string, interfaces []string) []string {
+	if ip, err := netip.ParseAddr(listenHost); err == nil && !ip.IsUnspecified() {
+		if ip.IsLoopback() {
+			return nil
 		}
-		addrs, _ := ifc.Addrs()
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			if ip4 := ipn.IP.To4(); ip4 != nil {
-				v4 = append(v4, ip4.String())
-			} else if ipn.IP.IsGlobalUnicast() || ipn.IP.IsLinkLocalUnicast() {
-				v6 = append(v6, ipn.IP.String())
-			}
-		}
+		return []string{ip.Unmap().String()}
 	}
-	return append(v4, v6...)
+	all, err := mdns.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range mdns.Addrs(mdns.Select(all, interfaces)) {
+		out = append(out, a.String())
+	}
+	return out
 }

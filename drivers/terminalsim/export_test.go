@@ -17,3 +17,6 @@ func SetCardHook(t *Terminal, f func()) {
 	t.cardHook = f
 	t.mu.Unlock()
 }
+
+// SaveStateForTest writes a state file as the terminal does.
+func SaveStateForTest(path string, s State) error { return saveState(path, s) }

@@ -19,7 +19,14 @@ type State struct {
 	// Fingerprint is the gateway certificate's SHA-256 (hex), pinned when
 	// the terminal paired over TLS: another certificate later is an
 	// impostor until the terminal is paired again.
-	Fingerprint string    `json:"fingerprint,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// The gateway paired with: its id and name as it announces them over
+	// mDNS (empty when paired by address and not heard since), and the
+	// base URL that worked last. A gateway that moved is looked for by
+	// its pinned certificate, else its id.
+	GatewayID   string    `json:"gateway_id,omitempty"`
+	GatewayName string    `json:"gateway_name,omitempty"`
+	GatewayURL  string    `json:"gateway_url,omitempty"`
 	Payments    []Payment `json:"payments,omitempty"`
 }
 

@@ -1,7 +1,6 @@
 package terminalsim
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -11,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -34,9 +34,14 @@ const (
 	maxFrame     = 1 << 20
 )
 
-// TypeDisconnected is not a protocol message: Next returns it when the
-// connection ends, with the reason in Text.
-const TypeDisconnected = "disconnected"
+// TypeDisconnected and TypeReconnected are not protocol messages: Next
+// returns TypeDisconnected when the connection ends, with the reason in
+// Text, and TypeReconnected when a following terminal (Options.Follow)
+// connected again by itself, with the gateway's URL in Text.
+const (
+	TypeDisconnected = "disconnected"
+	TypeReconnected  = "reconnected"
+)
 
 // Errors a caller may test for.
 var (
@@ -45,13 +50,21 @@ var (
 	ErrNotConnected = errors.New("terminalsim: not connected")
 	ErrNoScreen     = errors.New("terminalsim: no screen is shown")
 	ErrNoPayment    = errors.New("terminalsim: no card payment is asked")
+	// ErrImpostor is a gateway whose certificate is not the one the
+	// terminal pinned: refused before the terminal says anything to it.
+	ErrImpostor = errors.New("terminalsim: possible impostor: fingerprint changed")
 )
 
 // Options configure a simulated terminal.
 type Options struct {
 	// URL is the gateway: http(s)://host:port (ws(s):// also works); the
-	// path /ws/terminal is added if the URL has none.
+	// path /ws/terminal is added if the URL has none. Without it the
+	// terminal tries URLs, then the state file's last URL, then looks for
+	// its gateway in Gateways.
 	URL string
+	// URLs are tried after URL, in order: a pairing link's addresses, or
+	// those of the gateway chosen from mDNS.
+	URLs []string
 	// Code is a pairing code, used when the terminal has no token or when
 	// the gateway refuses its token.
 	Code string
@@ -66,9 +79,25 @@ type Options struct {
 	PrinterCols int    // default 32
 	Keys        []string
 	// Fingerprint pins the gateway's certificate by the hex SHA-256 of its
-	// DER, as the gateway logs it. Without it, a terminal that paired over
-	// TLS pins the certificate it saw then.
+	// DER, as the gateway logs it, or by its first characters (at least
+	// MinFingerprintPrefix hex digits) that a person compared on both
+	// screens. A terminal that paired over TLS pins the certificate it saw
+	// then, and refuses any other later (ErrImpostor).
 	Fingerprint string
+	// GatewayID and GatewayName are those of the gateway chosen by mDNS,
+	// kept in the state file when pairing.
+	GatewayID, GatewayName string
+	// Gateways is what the terminal hears of the gateways on the LAN. A
+	// terminal whose addresses fail looks there for its gateway: by its
+	// pinned certificate, else its id, else the address it knew. One that
+	// announces the same name or id with another certificate is refused.
+	Gateways GatewaySource
+	// FindTimeout bounds that look; DefaultFindTimeout if 0.
+	FindTimeout time.Duration
+	// Follow, with Gateways, keeps the terminal connected by itself: when
+	// its gateway announces other addresses it moves there, and after a
+	// lost connection it connects again (TypeReconnected).
+	Follow bool
 	// Insecure accepts any certificate when nothing is pinned.
 	Insecure bool
 	// SlowDelay is how long a Slow card step takes; DefaultSlowDelay if 0.
@@ -138,6 +167,12 @@ type Terminal struct {
 	printed   []PrintJob
 	closed    bool
 	cardHook  func() // tests: called once a card step runs
+	url       string // of the connection
+	moving    *conn  // the connection being replaced: its end is no news
+
+	dialMu     sync.Mutex         // one connection attempt at a time
+	stopFollow context.CancelFunc // ends follow, if it runs
+	followDone chan struct{}
 }
 
 type conn struct {
@@ -167,11 +202,18 @@ func Dial(ctx context.Context, opts Options) (*Terminal, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	if _, err := wsURL(opts.URL); err != nil {
-		return nil, err
+	if opts.URL != "" {
+		if _, err := wsURL(opts.URL); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Fingerprint != "" {
 		if _, err := parseFingerprint(opts.Fingerprint); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range opts.URLs {
+		if _, err := wsURL(u); err != nil {
 			return nil, err
 		}
 	}
@@ -183,7 +225,7 @@ func Dial(ctx context.Context, opts Options) (*Terminal, error) {
 	case opts.Serial != "":
 		st.Serial = opts.Serial
 	case st.Serial == "":
-		st.Serial = fmt.Sprintf("SIM%08d", rand.IntN(100_000_000))
+		st.Serial = NewSerial()
 	}
 	// The terminal stopped during these card steps: the simulated kernel
 	// never completed them, so nothing was charged.
@@ -203,10 +245,20 @@ func Dial(ctx context.Context, opts Options) (*Terminal, error) {
 	if err := t.connect(ctx); err != nil {
 		return nil, err
 	}
+	if opts.Follow && opts.Gateways != nil {
+		fctx, stop := context.WithCancel(context.Background())
+		t.stopFollow, t.followDone = stop, make(chan struct{})
+		go t.follow(fctx)
+	}
 	return t, nil
 }
 
-func (t *Terminal) connect(ctx context.Context) error {
+// NewSerial is a serial number for a new simulated terminal.
+func NewSerial() string { return fmt.Sprintf("SIM%08d", rand.IntN(100_000_000)) }
+
+// connectURL says hello to the gateway at u: with the token if the
+// terminal has one, else (or if the gateway refuses it) with the code.
+func (t *Terminal) connectURL(ctx context.Context, u string) error {
 	t.mu.Lock()
 	token := t.opts.Token
 	if token == "" {
@@ -214,7 +266,7 @@ func (t *Terminal) connect(ctx context.Context) error {
 	}
 	t.mu.Unlock()
 	if token != "" {
-		err := t.dial(ctx, token, "")
+		err := t.dial(ctx, u, token, "")
 		if err == nil || !errors.Is(err, ErrUnauthorized) || t.opts.Code == "" {
 			return err
 		}
@@ -222,7 +274,7 @@ func (t *Terminal) connect(ctx context.Context) error {
 	} else if t.opts.Code == "" {
 		return ErrNotPaired
 	}
-	return t.dial(ctx, "", t.opts.Code)
+	return t.dial(ctx, u, "", t.opts.Code)
 }
 
 type helloMsg struct {
@@ -253,20 +305,29 @@ type refMsg struct {
 	JobID     string  `json:"job_id,omitempty"`
 }
 
-// dial opens one connection and says hello with token or code.
-func (t *Terminal) dial(ctx context.Context, token, code string) error {
-	u, _ := wsURL(t.opts.URL)
+// dial opens one connection to base and says hello with token or code.
+func (t *Terminal) dial(ctx context.Context, base, token, code string) error {
+	u, err := wsURL(base)
+	if err != nil {
+		return err
+	}
 	d := websocket.Dialer{Subprotocols: []string{Subprotocol}, HandshakeTimeout: HelloTimeout,
 		ReadBufferSize: 4096, WriteBufferSize: 4096}
+	if t.opts.Gateways != nil {
+		// An address that does not even take the connection at once is
+		// not the gateway's any more (a LAN answers in milliseconds, a
+		// host gone in seconds of ARP): mDNS will say where it went.
+		d.NetDialContext = (&net.Dialer{Timeout: connectTimeout}).DialContext
+	}
 	var seen string
 	if u.Scheme == "wss" {
-		pin := t.opts.Fingerprint
-		if pin == "" && code == "" { // pairing is when a terminal learns what to pin
+		pins := []string{t.opts.Fingerprint}
+		if code == "" { // pairing is when a terminal learns what to pin
 			t.mu.Lock()
-			pin = t.st.Fingerprint
+			pins = append(pins, t.st.Fingerprint)
 			t.mu.Unlock()
 		}
-		tc, err := tlsConfig(pin, t.opts.Insecure, &seen)
+		tc, err := tlsConfig(pins, t.opts.Insecure, &seen)
 		if err != nil {
 			return err
 		}
@@ -327,9 +388,11 @@ func (t *Terminal) dial(ctx context.Context, token, code string) error {
 	if welcome.Token != "" {
 		t.st.Token = welcome.Token
 	}
-	if code != "" && seen != "" {
-		t.st.Fingerprint = seen
+	if code != "" {
+		t.st.Fingerprint = seen // "" over plain HTTP: nothing to pin
+		t.st.GatewayID, t.st.GatewayName = t.opts.GatewayID, t.opts.GatewayName
 	}
+	t.st.GatewayURL, t.url = base, base
 	if err := t.saveLocked(); err != nil {
 		t.mu.Unlock()
 		ws.Close()
@@ -370,12 +433,15 @@ func (t *Terminal) read(c *conn) {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
 			t.mu.Lock()
-			if t.conn == c {
+			current := t.conn == c
+			if current {
 				t.conn = nil
 			}
-			closed := t.closed
+			closed, moving := t.closed, t.moving == c
 			t.mu.Unlock()
-			if !closed {
+			// A connection the terminal replaces (it moves to its gateway's
+			// new address) ends without a word.
+			if !closed && current && !moving {
 				t.log.Info("terminal disconnected", "err", err)
 				t.q.push(Message{Type: TypeDisconnected, Text: err.Error()})
 			}
@@ -692,11 +758,24 @@ func (t *Terminal) Reconnect(ctx context.Context) error {
 	return t.connect(ctx)
 }
 
+// URL is the gateway's base URL of the connection, or of the last one.
+func (t *Terminal) URL() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.url
+}
+
 // Close ends the connection cleanly. The state file keeps what is
 // unfinished.
 func (t *Terminal) Close() error {
 	t.mu.Lock()
 	t.closed = true
+	t.mu.Unlock()
+	if t.stopFollow != nil {
+		t.stopFollow()
+		<-t.followDone
+	}
+	t.mu.Lock()
 	c := t.conn
 	t.mu.Unlock()
 	if c == nil {
@@ -754,24 +833,36 @@ func wsURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func parseFingerprint(s string) ([]byte, error) {
-	b, err := hex.DecodeString(strings.NewReplacer(":", "", " ", "").Replace(s))
-	if err != nil || len(b) != sha256.Size {
-		return nil, errors.New("terminalsim: a fingerprint is the 64 hex digits of a SHA-256")
+// MinFingerprintPrefix is the fewest hex digits of a fingerprint that pin
+// a certificate: what a person compares on two screens. 16 digits are 64
+// bits, beyond what anyone makes a look-alike certificate for.
+const MinFingerprintPrefix = 16
+
+// parseFingerprint reads a fingerprint, or its first characters: hex
+// digits, colons and spaces ignored, lower case.
+func parseFingerprint(s string) (string, error) {
+	h := strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(s))
+	if _, err := hex.DecodeString(h + h[:len(h)%2]); err != nil || len(h) < MinFingerprintPrefix || len(h) > 2*sha256.Size {
+		return "", fmt.Errorf("terminalsim: a fingerprint is the 64 hex digits of a SHA-256, or at least its first %d", MinFingerprintPrefix)
 	}
-	return b, nil
+	return h, nil
 }
 
-// tlsConfig checks the gateway's certificate: against pin (the hex SHA-256
-// of its DER) if set, not at all if insecure, else against the system's
-// roots. It records the certificate's fingerprint in seen.
-func tlsConfig(pin string, insecure bool, seen *string) (*tls.Config, error) {
-	var want []byte
-	if pin != "" {
-		var err error
-		if want, err = parseFingerprint(pin); err != nil {
+// tlsConfig checks the gateway's certificate: against each pin set (the
+// hex SHA-256 of its DER, or its first characters), not at all if insecure
+// and nothing is pinned, else against the system's roots. It records the
+// certificate's fingerprint in seen.
+func tlsConfig(pins []string, insecure bool, seen *string) (*tls.Config, error) {
+	var want []string
+	for _, p := range pins {
+		if p == "" {
+			continue
+		}
+		h, err := parseFingerprint(p)
+		if err != nil {
 			return nil, err
 		}
+		want = append(want, h)
 	}
 	return &tls.Config{
 		// A pin replaces the chain check: the certificate is self-signed.
@@ -781,14 +872,24 @@ func tlsConfig(pin string, insecure bool, seen *string) (*tls.Config, error) {
 				return errors.New("terminalsim: the gateway sent no certificate")
 			}
 			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
-			*seen = hex.EncodeToString(sum[:])
-			if want != nil && !bytes.Equal(sum[:], want) {
-				return fmt.Errorf("terminalsim: the gateway's certificate is %x, not the pinned %x: an impostor, or a new certificate that needs the terminal paired again", sum, want)
+			got := hex.EncodeToString(sum[:])
+			*seen = got
+			for _, w := range want {
+				if !strings.HasPrefix(got, w) {
+					return fmt.Errorf("%w: the gateway's certificate is %s, not the pinned %s: another box, or a new certificate that needs the terminal paired again",
+						ErrImpostor, fingerprintShort(got), fingerprintShort(w))
+				}
 			}
 			return nil
 		},
 		MinVersion: tls.VersionTLS12,
 	}, nil
+}
+
+// fingerprintShort is a fingerprint's first characters, as people compare
+// them.
+func fingerprintShort(fp string) string {
+	return gateway.FormatFingerprint(fp, MinFingerprintPrefix) + "…"
 }
 
 // queue holds the messages for Next; it never blocks the reader, so a

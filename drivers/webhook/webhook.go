@@ -45,6 +45,9 @@ type Config struct {
 // Deliverer runs one delivery loop per till with a callback URL.
 type Deliverer struct {
 	c Config
+
+	mu   sync.Mutex
+	wake map[string]chan struct{} // by till: closed by Retry to cut a backoff short
 }
 
 // New returns a Deliverer.
@@ -61,7 +64,7 @@ func New(c Config) *Deliverer {
 	if c.Rescan == 0 {
 		c.Rescan = 5 * time.Second
 	}
-	return &Deliverer{c: c}
+	return &Deliverer{c: c, wake: map[string]chan struct{}{}}
 }
 
 // Run delivers until ctx is done. A till added, revoked or given another
@@ -153,6 +156,9 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 			continue
 		}
 		e := evs[0]
+		// Taken before the attempt: a Retry during it still cuts the
+		// backoff that follows.
+		retry := d.retried(till.ID)
 		err = d.post(ctx, till, e)
 		attempts++
 		state := gateway.WebhookCursor{TillID: till.ID, DeliveredSeq: cursor, Attempts: attempts, LastAttempt: time.Now().UTC()}
@@ -178,10 +184,46 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 		}
 		wait := Backoff(attempts, d.c.MinBackoff, d.c.MaxBackoff)
 		log.Warn("webhook delivery failed", "seq", e.Seq, "attempt", attempts, "retry_in", wait, "err", err)
-		if !sleep(ctx, wait) {
+		if !sleepOr(ctx, wait, retry) {
 			return
 		}
 	}
+}
+
+// Retry makes the delivery to a till that is waiting out a backoff try
+// again now: for a manager who has just fixed the till's side.
+func (d *Deliverer) Retry(tillID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ch, ok := d.wake[tillID]; ok {
+		close(ch)
+		delete(d.wake, tillID)
+	}
+}
+
+// retried returns a channel that Retry(tillID) closes.
+func (d *Deliverer) retried(tillID string) <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ch, ok := d.wake[tillID]
+	if !ok {
+		ch = make(chan struct{})
+		d.wake[tillID] = ch
+	}
+	return ch
+}
+
+// sleepOr is sleep cut short when wake is closed.
+func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
 }
 
 // sleep waits d, or less if ctx is done first; it reports whether ctx is

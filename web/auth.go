@@ -1,0 +1,140 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/passerelle/passerelle/gateway"
+	"github.com/passerelle/passerelle/web/views"
+)
+
+func (s *Server) setupForm(w http.ResponseWriter, r *http.Request, q *req) error {
+	need, err := s.c.Admin.NeedsSetup(r.Context())
+	if err != nil {
+		return err
+	}
+	if !need {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	return render(w, r, http.StatusOK, views.SetupPage(views.Setup{Page: s.page(r, q, q.lang.T("title.setup"), "")}))
+}
+
+// setup chooses the first password. Until it is chosen, anyone who reaches
+// the box can choose it: the log says so at every start (see docs/admin.md).
+func (s *Server) setup(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	tok, err := s.c.Admin.Setup(r.Context(), clientAddr(r), r.PostForm.Get("password"), r.PostForm.Get("confirm"))
+	var ve *gateway.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		m := views.Setup{Page: s.page(r, q, q.lang.T("title.setup"), ""), Errors: passwordErrors(q.lang, ve)}
+		return render(w, r, http.StatusUnprocessableEntity, views.SetupPage(m))
+	case errors.Is(err, gateway.ErrAdminPasswordSet):
+		redirect(w, r, "/login", "")
+		return nil
+	case err != nil:
+		return err
+	}
+	s.c.Log.Info("admin password chosen", "addr", clientAddr(r))
+	s.setSessionCookie(w, r, tok)
+	redirect(w, r, "/", "setup.done")
+	return nil
+}
+
+// passwordErrors translates the problems of a new password.
+func passwordErrors(l views.Lang, ve *gateway.ValidationError) views.Errors {
+	errs := views.Errors{}
+	for _, f := range ve.Fields {
+		key := "err.pw_short"
+		switch {
+		case f.Field == "confirm":
+			key = "err.pw_differ"
+		case f.Field == "current":
+			key = "err.pw_current"
+		case f.Message == "must be at most 128 characters":
+			key = "err.pw_long"
+		case f.Message == "must be valid UTF-8":
+			key = "err.bad_text"
+		}
+		errs[f.Field] = l.T(key)
+	}
+	return errs
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, q *req) error {
+	ctx := r.Context()
+	need, err := s.c.Admin.NeedsSetup(ctx)
+	if err != nil {
+		return err
+	}
+	if need {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return nil
+	}
+	next := localPath(r.URL.Query().Get("next"))
+	if tok := s.sessionCookie(r); tok != "" {
+		if _, err := s.c.Admin.Authenticate(ctx, tok); err == nil {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return nil
+		}
+	}
+	return s.renderLogin(w, r, q, http.StatusOK, next, r.URL.Query().Get("expired") == "1", nil)
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, q *req, status int, next string, expired bool, errs views.Errors) error {
+	m := views.Login{Page: s.page(r, q, q.lang.T("title.login"), ""), Next: next, Expired: expired, Errors: errs}
+	return render(w, r, status, views.LoginPage(m))
+}
+
+// login opens a new session: a fresh token each time, and the browser's
+// old session, if any, ends.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	next := localPath(r.PostForm.Get("next"))
+	addr := clientAddr(r)
+	tok, err := s.c.Admin.Login(ctx, addr, r.PostForm.Get("password"))
+	fail := func(status int, key string) error {
+		return s.renderLogin(w, r, q, status, next, false, views.Errors{"": q.lang.T(key)})
+	}
+	switch {
+	case errors.Is(err, gateway.ErrUnauthorized):
+		s.c.Log.Warn("admin login failed", "addr", addr)
+		return fail(http.StatusUnauthorized, "login.wrong")
+	case errors.Is(err, gateway.ErrTooManyLogins):
+		s.c.Log.Warn("admin login refused: too many attempts", "addr", addr)
+		w.Header().Set("Retry-After", "900")
+		return fail(http.StatusTooManyRequests, "login.too_many")
+	case errors.Is(err, gateway.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		return fail(http.StatusServiceUnavailable, "login.busy")
+	case errors.Is(err, gateway.ErrNoAdminPassword):
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return nil
+	case err != nil:
+		return err
+	}
+	if old := s.sessionCookie(r); old != "" {
+		if err := s.c.Admin.Logout(ctx, old); err != nil {
+			return err
+		}
+	}
+	s.c.Log.Info("admin logged in", "addr", addr)
+	s.setSessionCookie(w, r, tok)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := s.c.Admin.Logout(r.Context(), q.token); err != nil {
+		return err
+	}
+	s.clearSessionCookie(w, r)
+	redirect(w, r, "/login", "logout.done")
+	return nil
+}

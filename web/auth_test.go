@@ -1,0 +1,247 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+func TestSetup(t *testing.T) {
+	s := newShop(t)
+	c := s.client()
+	// Before any password, every page leads to setup, login too.
+	for _, path := range []string{"/", "/tickets", "/login"} {
+		if r := c.get(path); r.StatusCode != http.StatusSeeOther || r.location() != "/setup" {
+			t.Fatalf("GET %s before setup: %d to %q", path, r.StatusCode, r.location())
+		}
+	}
+	c.get("/setup").want(t, http.StatusOK, "setup-form", "setup-password", "setup-confirm")
+
+	for _, tc := range []struct {
+		name, pw, confirm, field string
+	}{
+		{"short", "short", "short", "password"},
+		{"empty", "", "", "password"},
+		{"mismatch", password, password + "!", "confirm"},
+		{"too long", strings.Repeat("x", 129), strings.Repeat("x", 129), "password"},
+	} {
+		r := c.post("/setup", formOf("password", tc.pw, "confirm", tc.confirm))
+		r.want(t, http.StatusUnprocessableEntity, "error-"+tc.field)
+		if c.session() != "" {
+			t.Fatalf("%s: a session was opened", tc.name)
+		}
+	}
+	if need, _ := s.admin.NeedsSetup(t.Context()); !need {
+		t.Fatal("a refused setup set a password")
+	}
+
+	r := c.post("/setup", formOf("password", password, "confirm", password))
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/?notice=") {
+		t.Fatalf("setup: %d to %q", r.StatusCode, r.location())
+	}
+	ck := r.Cookies()
+	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Path != "/" {
+		t.Fatalf("session cookie %+v", ck)
+	}
+	c.get(r.location()).want(t, http.StatusOK, "notice", "takings")
+
+	// Setup is done once: the page and the form send to login now, and a
+	// second setup changes nothing.
+	other := s.client()
+	if r := other.get("/setup"); r.location() != "/login" {
+		t.Fatalf("GET /setup after setup: %d %q", r.StatusCode, r.location())
+	}
+	r = other.post("/setup", formOf("password", "an attacker's password", "confirm", "an attacker's password"))
+	if r.location() != "/login" || other.session() != "" {
+		t.Fatalf("second setup: %d %q", r.StatusCode, r.location())
+	}
+	if _, err := s.admin.Login(t.Context(), "x", password); err != nil {
+		t.Fatalf("the first password no longer works: %v", err)
+	}
+}
+
+func TestLoginLogout(t *testing.T) {
+	s := newShop(t)
+	first := s.setup()
+	c := s.client()
+	r := c.get("/tickets?day=")
+	if r.StatusCode != http.StatusSeeOther || r.location() != "/login?next=%2Ftickets%3Fday%3D" {
+		t.Fatalf("GET /tickets without a session: %d to %q", r.StatusCode, r.location())
+	}
+	c.get("/login").want(t, http.StatusOK, "login-form", "login-password")
+
+	r = c.post("/login", formOf("password", "not the password", "next", "/tickets"))
+	r.want(t, http.StatusUnauthorized, "form-error")
+	if c.session() != "" {
+		t.Fatal("a wrong password opened a session")
+	}
+
+	r = c.post("/login", formOf("password", password, "next", "/tickets?day="))
+	if r.StatusCode != http.StatusSeeOther || r.location() != "/tickets?day=" {
+		t.Fatalf("login: %d to %q", r.StatusCode, r.location())
+	}
+	tok := c.session()
+	if tok == "" || tok == first.session() {
+		t.Fatalf("login gave session %q (setup's was %q)", tok, first.session())
+	}
+	c.get("/tickets").want(t, http.StatusOK)
+
+	// Logging in again rotates the session: the old token is dead.
+	c.post("/login", formOf("password", password))
+	if c.session() == tok {
+		t.Fatal("a second login kept the session token")
+	}
+	stale := s.client()
+	stale.cookies["passerelle"] = &http.Cookie{Name: "passerelle", Value: tok}
+	if r := stale.get("/"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the rotated-out token still works: %d", r.StatusCode)
+	}
+
+	// A login does not lead elsewhere, nor does the language switch.
+	if r := c.post("/login", formOf("password", password, "next", "//evil.example/")); r.location() != "/" {
+		t.Errorf("login led to %q", r.location())
+	}
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/ok\r\nSet-Cookie: x=1"} {
+		if r := c.post("/lang", formOf("lang", "fr", "next", next)); r.location() != "/" {
+			t.Errorf("next=%q led to %q", next, r.location())
+		}
+	}
+
+	// Logout ends the session on the server, not only in the browser.
+	tok = c.session()
+	c.get("/")
+	r = c.post("/logout", nil)
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/login") {
+		t.Fatalf("logout: %d to %q", r.StatusCode, r.location())
+	}
+	if c.session() != "" {
+		t.Fatal("logout left the cookie")
+	}
+	if _, err := s.admin.Authenticate(t.Context(), tok); err == nil {
+		t.Fatal("the session survived logout")
+	}
+	// The other browser's session is still there.
+	first.get("/").want(t, http.StatusOK)
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	s := newShop(t)
+	s.setup()
+	c := s.client()
+	c.addr = "192.168.1.66:4000"
+	for i := 0; i < gateway.LoginTriesAllowed; i++ {
+		c.post("/login", formOf("password", "guess number "+string(rune('a'+i)))).want(t, http.StatusUnauthorized)
+	}
+	r := c.post("/login", formOf("password", password))
+	r.want(t, http.StatusTooManyRequests, "form-error")
+	if c.session() != "" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a blocked address logged in, or was not told when to retry: %v", r.Header)
+	}
+	// Another address is not blocked; this one is after the window.
+	other := s.client()
+	other.addr = "192.168.1.67:4000"
+	if r := other.post("/login", formOf("password", password)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("another address: %d", r.StatusCode)
+	}
+	s.clock.Add(gateway.LoginTriesWindow)
+	if r := c.post("/login", formOf("password", password)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the window: %d", r.StatusCode)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	s := newShop(t)
+	c := s.setup()
+	crossSite := map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+	form := url.Values{"name": {"Evil till"}, "csrf": {c.csrf}}
+	// A cross-site POST is refused, even with the session cookie and the
+	// right token (the page of another site cannot have the token, but the
+	// check does not rely on that).
+	r := c.do(http.MethodPost, "/tills", form, crossSite)
+	r.want(t, http.StatusForbidden, "error-message")
+	// Login, setup and the language switch too: no login CSRF.
+	c.do(http.MethodPost, "/login", url.Values{"password": {password}}, crossSite).want(t, http.StatusForbidden)
+	c.do(http.MethodPost, "/lang", url.Values{"lang": {"en"}}, crossSite).want(t, http.StatusForbidden)
+	// A same-site form without the session's token, or with another one.
+	c.post("/tills", url.Values{"name": {"Evil till"}, "csrf": {""}}).want(t, http.StatusForbidden)
+	c.post("/tills", url.Values{"name": {"Evil till"}, "csrf": {"forged"}}).want(t, http.StatusForbidden)
+	if ts, _ := s.tills.List(t.Context()); len(ts) != 1 {
+		t.Fatalf("a refused request created a till: %d tills", len(ts))
+	}
+	// The real thing, from the page itself.
+	r = c.do(http.MethodPost, "/tills", form, map[string]string{"Origin": "http://192.168.1.10:8420", "Sec-Fetch-Site": "same-origin"})
+	r.want(t, http.StatusCreated, "till-key")
+	// The token is the session's: another session's token is refused.
+	other := s.client()
+	other.post("/login", formOf("password", password))
+	other.get("/")
+	if other.csrf == c.csrf {
+		t.Fatal("two sessions share a CSRF token")
+	}
+	r = c.post("/tills", url.Values{"name": {"Other"}, "csrf": {other.csrf}})
+	r.want(t, http.StatusForbidden)
+}
+
+func TestSessionExpiry(t *testing.T) {
+	s := newShop(t)
+	c := s.setup()
+	c.get("/tickets").want(t, http.StatusOK)
+	s.clock.Add(gateway.AdminSessionIdle)
+	r := c.get("/tickets")
+	if r.StatusCode != http.StatusSeeOther || r.location() != "/login?expired=1&next=%2Ftickets" {
+		t.Fatalf("idle session: %d to %q", r.StatusCode, r.location())
+	}
+	if c.session() != "" {
+		t.Fatal("the expired session's cookie was kept")
+	}
+	c.get(r.location()).want(t, http.StatusOK, "session-expired")
+	// A form posted with an expired session changes nothing.
+	c2 := s.client()
+	c2.post("/login", formOf("password", password))
+	c2.get("/tills")
+	s.clock.Add(gateway.AdminSessionTTL)
+	r = c2.post("/tills", formOf("name", "Late till"))
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(r.location(), "expired=1") {
+		t.Fatalf("form with an expired session: %d to %q", r.StatusCode, r.location())
+	}
+	if ts, _ := s.tills.List(t.Context()); len(ts) != 1 {
+		t.Fatal("a form with an expired session created a till")
+	}
+}
+
+func TestSessionLivesWhileUsed(t *testing.T) {
+	s := newShop(t)
+	c := s.setup()
+	for i := 0; i < 5; i++ {
+		s.clock.Add(gateway.AdminSessionIdle - 10*time.Minute)
+		c.get("/").want(t, http.StatusOK)
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	s := newShop(t)
+	c := s.setup()
+	if r := c.get("/"); !strings.Contains(r.body, `<html lang="fr">`) || !strings.Contains(r.body, "Tableau de bord") {
+		t.Fatalf("default is not French:\n%s", excerpt(r.body))
+	}
+	c.lang = "en-GB,en;q=0.9,fr;q=0.5"
+	if r := c.get("/"); !strings.Contains(r.body, `<html lang="en">`) || !strings.Contains(r.body, "Dashboard") {
+		t.Fatal("Accept-Language en is not followed")
+	}
+	r := c.post("/lang", formOf("lang", "fr", "next", "/tickets"))
+	if r.StatusCode != http.StatusSeeOther || r.location() != "/tickets" {
+		t.Fatalf("switch: %d to %q", r.StatusCode, r.location())
+	}
+	if r := c.get("/tickets"); !strings.Contains(r.body, `<html lang="fr">`) {
+		t.Fatal("the switch does not beat Accept-Language")
+	}
+	if r := c.post("/lang", formOf("lang", "en", "next", "https://evil.example/")); r.location() != "/" {
+		t.Fatalf("the switch led to %q", r.location())
+	}
+	// The login page has the switch too.
+	s.client().get("/login").want(t, http.StatusOK, "lang-switch")
+}
