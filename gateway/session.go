@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +24,28 @@ type Sessions struct {
 	scenarios func() ScenarioSet
 	printer   ReceiptPrinter
 	now       func() time.Time
+
+	// changed is the seq of the last ticket change Changed was told of;
+	// 0 if nobody tells, and then every list is read afresh.
+	changed atomic.Int64
+	// The lists of tickets as last read: when a change reaches every
+	// terminal showing the list, one of them reads it and the others reuse
+	// what it read.
+	listMu sync.Mutex
+	lists  map[string]ticketList
+}
+
+// Changed tells the engine that the change to a ticket with event seq is
+// committed, before the sessions are told with TicketChanged: a list read
+// after this reflects it, and one read before is not used again.
+func (s *Sessions) Changed(seq int64) {
+	s.changed.Store(seq)
+}
+
+// ticketList is the result of a pick_ticket step's query.
+type ticketList struct {
+	through int64 // it reflects every change up to this event seq
+	tickets []Ticket
 }
 
 // NewSessions returns the scenario engine. scenarios is called at every
@@ -191,7 +215,13 @@ func (x *Session) finish(title string, timeout int) {
 }
 
 func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery, server string) error {
-	ts, err := x.s.store.Tickets(ctx, q)
+	var ts []Ticket
+	var err error
+	if q.Table == "" && q.Ref == "" {
+		ts, err = x.s.list(ctx, q.Statuses)
+	} else {
+		ts, err = x.s.store.Tickets(ctx, q)
+	}
 	if err != nil {
 		return err
 	}
@@ -211,6 +241,34 @@ func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuer
 	}
 	x.show(Screen{Kind: ScreenMenu, Title: title, Items: items}, awaitPick)
 	return nil
+}
+
+// list returns the first MaxMenuTickets tickets in statuses. A list read
+// since the last change is shared; it is read under listMu, so that of the
+// sessions refreshing at once one reads and the others wait for its
+// result. A change committed but not yet told is missed by either, and
+// the terminals showing the list are told of it next.
+func (s *Sessions) list(ctx context.Context, statuses []TicketStatus) ([]Ticket, error) {
+	q := TicketQuery{Statuses: statuses, Limit: MaxMenuTickets}
+	seq := s.changed.Load()
+	if seq == 0 {
+		return s.store.Tickets(ctx, q)
+	}
+	key := fmt.Sprint(statuses)
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	if l, ok := s.lists[key]; ok && l.through >= seq {
+		return l.tickets, nil
+	}
+	ts, err := s.store.Tickets(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s.lists == nil {
+		s.lists = map[string]ticketList{}
+	}
+	s.lists[key] = ticketList{through: seq, tickets: ts}
+	return ts, nil
 }
 
 // ticketLabel is a ticket's line in a menu: "TICKET 1253 - T5 - 53,50".
@@ -561,15 +619,22 @@ func validInput(v, kind string, min, max int) bool {
 	return true
 }
 
-// TicketChanged refreshes the screen shown if it shows tickets: a ticket a
-// till posts appears on a terminal's list at once.
+// TicketChanged refreshes the screen shown if it shows the ticket, or the
+// list of tickets: a ticket a till posts appears on a terminal's list at
+// once.
 func (x *Session) TicketChanged(ctx context.Context, ticketID string) error {
+	return x.TicketsChanged(ctx, []string{ticketID})
+}
+
+// TicketsChanged is TicketChanged for several tickets at once: the screen
+// is refreshed once.
+func (x *Session) TicketsChanged(ctx context.Context, ticketIDs []string) error {
 	switch {
 	case x.sc == nil:
 		return nil
 	case x.await == awaitPick && x.sc.Steps[x.step].Kind == StepPickTicket:
 		st := x.sc.Steps[x.step]
-		ts, err := x.s.store.Tickets(ctx, TicketQuery{Statuses: statusesOr(st.Statuses), Limit: MaxMenuTickets})
+		ts, err := x.s.list(ctx, statusesOr(st.Statuses))
 		if err != nil {
 			return err
 		}
@@ -579,9 +644,15 @@ func (x *Session) TicketChanged(ctx context.Context, ticketID string) error {
 				items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
 			}
 		}
+		if slices.Equal(items, x.screen.Items) {
+			// Most changes (a payment started, a ticket updated past the
+			// list's end) leave the list as shown: resending it would cost
+			// every terminal on the list a frame for nothing.
+			return nil
+		}
 		x.screen.Items = items
 		x.send(x.screen)
-	case x.await == awaitChoice && x.ticket != nil && x.ticket.ID == ticketID:
+	case x.await == awaitChoice && x.ticket != nil && slices.Contains(ticketIDs, x.ticket.ID):
 		return x.showTicket(ctx, &x.sc.Steps[x.step])
 	}
 	return nil

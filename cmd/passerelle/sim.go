@@ -16,6 +16,8 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return simTill(ctx, args[1:], stdout, stderr)
 	case "terminal":
 		return simTerminal(ctx, args[1:], stdout, stderr)
+	case "terminals":
+		return simTerminals(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("sim: unknown simulator %q (till, terminal)", args[0])
 }

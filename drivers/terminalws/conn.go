@@ -3,6 +3,7 @@ package terminalws
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -97,9 +98,26 @@ func (c *conn) loop(ctx context.Context) {
 		case data := <-c.in:
 			c.handle(ctx, data)
 		case id := <-c.changed:
-			if err := c.sess.TicketChanged(ctx, id); err != nil {
+			if err := c.sess.TicketsChanged(ctx, c.moreChanged(id)); err != nil {
 				c.h.c.Log.Error("refresh terminal screen", "terminal", c.term.Name, "err", err)
 			}
+		}
+	}
+}
+
+// moreChanged returns id with the other ticket IDs already queued, each
+// once: a burst of changes (a till posting fast, payments on other
+// terminals) then costs one refresh, not one per change.
+func (c *conn) moreChanged(id string) []string {
+	ids := []string{id}
+	for {
+		select {
+		case id := <-c.changed:
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		default:
+			return ids
 		}
 	}
 }

@@ -81,6 +81,10 @@ func New(c Config) *Hub {
 		HandshakeTimeout: HelloTimeout,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
+		// Terminals write little and seldom: a write buffer is taken
+		// from a shared pool for each message rather than held by every
+		// connection for its lifetime (8 KiB less per idle terminal).
+		WriteBufferPool: &sync.Pool{},
 	}
 	return h
 }
@@ -230,6 +234,9 @@ func (h *Hub) dispatch(e gateway.Event) {
 	if e.TicketID == "" {
 		return
 	}
+	// The engine learns of the change before the sessions: the list of
+	// tickets it shares between them must be read again.
+	h.c.Sessions.Changed(e.Seq)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, c := range h.conns {
