@@ -17,8 +17,9 @@ import (
 
 // The manager's access to the admin page: one password for the shop, and
 // sessions for whoever logged in with it. There is no default password: the
-// first visit chooses it, and `passerelle admin reset-password` replaces a
-// forgotten one from the box's shell.
+// first visit chooses it with the one-time setup code, which only someone
+// with access to the box can read, and `passerelle admin reset-password`
+// replaces a forgotten one from the box's shell.
 
 // Admin policy.
 const (
@@ -60,6 +61,9 @@ var (
 	ErrNoAdminPassword = errors.New("no admin password is set")
 	// ErrAdminPasswordSet: setup was already done.
 	ErrAdminPasswordSet = errors.New("the admin password is already set")
+	// ErrNoSetupCode: this Admin was made without a place for the setup
+	// code, so it cannot do a setup.
+	ErrNoSetupCode = errors.New("gateway: admin setup without a setup code")
 	// ErrTooManyLogins: this address failed too often; it waits.
 	ErrTooManyLogins = errors.New("too many login attempts from this address: wait a few minutes")
 	// ErrSessionExpired: the session ended (lifetime or idle time).
@@ -96,18 +100,28 @@ type AdminStore interface {
 	DeleteStaleAdminSessions(ctx context.Context, expiredBefore, idleBefore time.Time) error
 }
 
+// SetupCodes keeps the one-time setup code; *SetupCodeFile is one.
+type SetupCodes interface {
+	// Code returns the code, making one if there is none.
+	Code() (string, error)
+	// Remove deletes the code; no code is not an error.
+	Remove() error
+}
+
 // Admin checks the manager's password and keeps the sessions.
 type Admin struct {
 	store  AdminStore
+	codes  SetupCodes
 	now    func() time.Time
 	slots  chan struct{}
 	tries  *loginTries
 	params argonParams
 }
 
-// NewAdmin returns the admin access service.
-func NewAdmin(store AdminStore, now func() time.Time) *Admin {
-	return &Admin{store: store, now: now, slots: make(chan struct{}, MaxConcurrentHashes),
+// NewAdmin returns the admin access service. codes may be nil where no
+// setup is done (the shell's commands): Setup then refuses.
+func NewAdmin(store AdminStore, codes SetupCodes, now func() time.Time) *Admin {
+	return &Admin{store: store, codes: codes, now: now, slots: make(chan struct{}, MaxConcurrentHashes),
 		tries:  &loginTries{byAddr: map[string][]time.Time{}},
 		params: argonParams{memory: argonMemory, time: argonTime, threads: argonThreads}}
 }
@@ -142,16 +156,51 @@ func CheckAdminPassword(password, confirm string) error {
 	return fe.err()
 }
 
-// Setup chooses the first password and opens a session for whoever chose
-// it. Once a password is set, Setup fails with ErrAdminPasswordSet.
-func (a *Admin) Setup(ctx context.Context, addr, password, confirm string) (string, error) {
-	if err := CheckAdminPassword(password, confirm); err != nil {
+// SetupCode returns the setup code while no password is set, making one
+// if there is none. Once a password is set it removes a code left over
+// and fails with ErrAdminPasswordSet.
+func (a *Admin) SetupCode(ctx context.Context) (string, error) {
+	if a.codes == nil {
+		return "", ErrNoSetupCode
+	}
+	need, err := a.NeedsSetup(ctx)
+	if err != nil {
 		return "", err
 	}
-	if need, err := a.NeedsSetup(ctx); err != nil {
-		return "", err
-	} else if !need {
+	if !need {
+		if err := a.codes.Remove(); err != nil {
+			return "", err
+		}
 		return "", ErrAdminPasswordSet
+	}
+	return a.codes.Code()
+}
+
+// Setup chooses the first password and opens a session for whoever chose
+// it, if code is the setup code. Once a password is set, Setup fails with
+// ErrAdminPasswordSet. A wrong code is a field error "code" and counts as
+// a failed login from addr: the code cannot be guessed faster than a
+// password.
+func (a *Admin) Setup(ctx context.Context, addr, code, password, confirm string) (string, error) {
+	want, err := a.SetupCode(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !a.tries.take(addr, a.now()) {
+		return "", ErrTooManyLogins
+	}
+	var fe fieldErrors
+	if subtle.ConstantTimeCompare([]byte(normalizeSetupCode(code)), []byte(want)) != 1 {
+		fe.add("code", "is not the setup code")
+	} else {
+		a.tries.forgive(addr)
+	}
+	var pe *ValidationError
+	if errors.As(CheckAdminPassword(password, confirm), &pe) {
+		fe = append(fe, pe.Fields...)
+	}
+	if err := fe.err(); err != nil {
+		return "", err
 	}
 	hash, err := a.hash(ctx, password)
 	if err != nil {
@@ -160,11 +209,15 @@ func (a *Admin) Setup(ctx context.Context, addr, password, confirm string) (stri
 	if err := a.store.InitAdminPassword(ctx, hash, a.now().UTC()); err != nil {
 		return "", err
 	}
+	// The code is spent. Should the file outlive this (a disk error), it
+	// opens nothing: setup is over, and the next SetupCode removes it.
+	a.codes.Remove()
 	return a.newSession(ctx, addr)
 }
 
 // ResetPassword replaces the password and ends every session: the command
-// for a forgotten password, run from the box's shell.
+// for a forgotten password, run from the box's shell. Setup is then over:
+// a setup code left is removed.
 func (a *Admin) ResetPassword(ctx context.Context, password, confirm string) error {
 	if err := CheckAdminPassword(password, confirm); err != nil {
 		return err
@@ -173,7 +226,13 @@ func (a *Admin) ResetPassword(ctx context.Context, password, confirm string) err
 	if err != nil {
 		return err
 	}
-	return a.store.SetAdminPassword(ctx, hash, a.now().UTC())
+	if err := a.store.SetAdminPassword(ctx, hash, a.now().UTC()); err != nil {
+		return err
+	}
+	if a.codes != nil {
+		return a.codes.Remove()
+	}
+	return nil
 }
 
 // Login checks the password and returns a new session's token. Each

@@ -42,7 +42,17 @@ func adminFixture(t *testing.T) (*gateway.Admin, *store.Store, *clock) {
 	}
 	t.Cleanup(func() { st.Close() })
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	return gateway.NewAdmin(st, c.Now), st, c
+	return gateway.NewAdmin(st, gateway.NewSetupCodeFile(t.TempDir()), c.Now), st, c
+}
+
+// setupCode is the code a setup needs, as the box's owner reads it.
+func setupCode(t *testing.T, a *gateway.Admin) string {
+	t.Helper()
+	code, err := a.SetupCode(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 const goodPassword = "correct horse battery"
@@ -56,14 +66,14 @@ func TestAdminSetupLoginLogout(t *testing.T) {
 	if _, err := a.Login(ctx, "10.0.0.1", goodPassword); !errors.Is(err, gateway.ErrNoAdminPassword) {
 		t.Fatalf("login before setup: %v", err)
 	}
-	tok, err := a.Setup(ctx, "10.0.0.1", goodPassword, goodPassword)
+	tok, err := a.Setup(ctx, "10.0.0.1", setupCode(t, a), goodPassword, goodPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Authenticate(ctx, tok); err != nil {
 		t.Fatalf("setup's session: %v", err)
 	}
-	if _, err := a.Setup(ctx, "10.0.0.2", "another password!", "another password!"); !errors.Is(err, gateway.ErrAdminPasswordSet) {
+	if _, err := a.Setup(ctx, "10.0.0.2", "", "another password!", "another password!"); !errors.Is(err, gateway.ErrAdminPasswordSet) {
 		t.Fatalf("second setup: %v", err)
 	}
 	hash, err := st.AdminPasswordHash(ctx)
@@ -116,7 +126,7 @@ func TestAdminPasswordRules(t *testing.T) {
 func TestAdminSessionExpiry(t *testing.T) {
 	ctx := context.Background()
 	a, _, c := adminFixture(t)
-	tok, err := a.Setup(ctx, "a", goodPassword, goodPassword)
+	tok, err := a.Setup(ctx, "a", setupCode(t, a), goodPassword, goodPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +163,7 @@ func TestAdminSessionExpiry(t *testing.T) {
 func TestAdminLoginRateLimit(t *testing.T) {
 	ctx := context.Background()
 	a, _, c := adminFixture(t)
-	if _, err := a.Setup(ctx, "setup", goodPassword, goodPassword); err != nil {
+	if _, err := a.Setup(ctx, "setup", setupCode(t, a), goodPassword, goodPassword); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < gateway.LoginTriesAllowed; i++ {
@@ -176,7 +186,7 @@ func TestAdminLoginRateLimit(t *testing.T) {
 func TestAdminResetAndChangePassword(t *testing.T) {
 	ctx := context.Background()
 	a, _, _ := adminFixture(t)
-	tok, err := a.Setup(ctx, "a", goodPassword, goodPassword)
+	tok, err := a.Setup(ctx, "a", setupCode(t, a), goodPassword, goodPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +220,7 @@ func TestAdminConcurrentLogins(t *testing.T) {
 	// More logins than hashing slots: they queue, none fails.
 	ctx := context.Background()
 	a, _, _ := adminFixture(t)
-	if _, err := a.Setup(ctx, "a", goodPassword, goodPassword); err != nil {
+	if _, err := a.Setup(ctx, "a", setupCode(t, a), goodPassword, goodPassword); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

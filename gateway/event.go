@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -90,35 +91,47 @@ func appendTerminalEvent(ctx context.Context, tx Tx, typ string, t *Terminal, at
 // after each commit; readers that fall behind its window read the store.
 type EventBus struct {
 	mu     sync.Mutex
-	ring   []Event // ring[0] has the lowest seq kept
-	max    int
+	ring   []Event       // circular, len(ring) is the window
+	start  int           // index of the oldest event kept
+	n      int           // events kept
 	last   int64         // highest seq published
 	notify chan struct{} // closed and replaced at each publish
 }
 
-// NewEventBus returns a bus that keeps at least the last window events
-// (and at most twice as many).
+// NewEventBus returns a bus that keeps the last window events.
 func NewEventBus(window int) *EventBus {
-	return &EventBus{max: window, notify: make(chan struct{})}
+	if window < 1 {
+		window = 1
+	}
+	return &EventBus{ring: make([]Event, window), notify: make(chan struct{})}
 }
 
-// Publish appends committed events, which must come in seq order. A gap
-// (events written by another process, such as a CLI command) empties the
-// window so that readers fetch the missing ones from the store.
+// Publish adds committed events, which must come in seq order. Events
+// already published are ignored: the store's writer and WatchStore may both
+// publish the same commit. A gap (events written by another process, such
+// as a CLI command, not yet seen) empties the window so that readers fetch
+// the missing ones from the store.
 func (b *EventBus) Publish(evs []Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(evs) > 0 && evs[0].Seq <= b.last {
+		evs = evs[1:]
+	}
 	if len(evs) == 0 {
 		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	if evs[0].Seq != b.last+1 {
-		b.ring = b.ring[:0]
+		b.start, b.n = 0, 0
 	}
-	b.ring = append(b.ring, evs...)
-	// Trimmed only when twice the window: copying the window down on every
-	// publish would cost O(window) per commit.
-	if over := len(b.ring) - b.max; over > b.max {
-		b.ring = append(b.ring[:0:0], b.ring[over:]...)
+	size := len(b.ring)
+	for _, e := range evs {
+		if b.n < size {
+			b.ring[(b.start+b.n)%size] = e
+			b.n++
+		} else {
+			b.ring[b.start] = e
+			b.start = (b.start + 1) % size
+		}
 	}
 	b.last = evs[len(evs)-1].Seq
 	close(b.notify)
@@ -142,11 +155,15 @@ func (b *EventBus) Since(after int64) (evs []Event, covered bool, wait <-chan st
 	if after >= b.last {
 		return nil, true, wait
 	}
-	if len(b.ring) == 0 || b.ring[0].Seq > after+1 {
+	if b.n == 0 || b.ring[b.start].Seq > after+1 {
 		return nil, false, wait
 	}
-	i := int(after + 1 - b.ring[0].Seq)
-	return append([]Event(nil), b.ring[i:]...), true, wait
+	i := int(after + 1 - b.ring[b.start].Seq)
+	out := make([]Event, 0, b.n-i)
+	for ; i < b.n; i++ {
+		out = append(out, b.ring[(b.start+i)%len(b.ring)])
+	}
+	return out, true, wait
 }
 
 // Last returns the highest published seq.
@@ -203,3 +220,38 @@ func (l *EventLog) Wait(ctx context.Context, after int64, tillID string, limit i
 
 // Last returns the seq of the newest event this process has seen committed.
 func (l *EventLog) Last() int64 { return l.bus.Last() }
+
+// WatchStore publishes the events that other processes write to the same
+// store (the CLI revoking a terminal, resolving a payment), which the
+// store's writer in this process never sees: it polls the last seq every
+// interval until ctx is done. A failed read is logged and tried again at
+// the next tick: it must not stop the gateway.
+func (l *EventLog) WatchStore(ctx context.Context, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := l.catchUp(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("watch the event log for other processes' writes", "err", err)
+		}
+	}
+}
+
+func (l *EventLog) catchUp(ctx context.Context) error {
+	last, err := l.store.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	for seen := l.bus.Last(); seen < last; seen = l.bus.Last() {
+		evs, err := l.store.EventsAfter(ctx, EventQuery{After: seen, Limit: 500})
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		l.bus.Publish(evs)
+	}
+	return nil
+}

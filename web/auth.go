@@ -9,36 +9,54 @@ import (
 )
 
 func (s *Server) setupForm(w http.ResponseWriter, r *http.Request, q *req) error {
-	need, err := s.c.Admin.NeedsSetup(r.Context())
-	if err != nil {
-		return err
-	}
-	if !need {
+	// Asking for the code makes one if it was lost: the page always has a
+	// code to ask for.
+	if _, err := s.c.Admin.SetupCode(r.Context()); errors.Is(err, gateway.ErrAdminPasswordSet) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
+	} else if err != nil {
+		return err
 	}
-	return render(w, r, http.StatusOK, views.SetupPage(views.Setup{Page: s.page(r, q, q.lang.T("title.setup"), "")}))
+	return s.renderSetup(w, r, q, http.StatusOK, nil)
 }
 
-// setup chooses the first password. Until it is chosen, anyone who reaches
-// the box can choose it: the log says so at every start (see docs/admin.md).
+func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, q *req, status int, errs views.Errors) error {
+	m := views.Setup{Page: s.page(r, q, q.lang.T("title.setup"), ""), CodeFile: s.c.SetupCodeFile, Errors: errs}
+	return render(w, r, status, views.SetupPage(m))
+}
+
+// setup chooses the first password. The setup code proves access to the
+// box (see docs/admin.md): a wrong one counts against the address as a
+// failed login does.
 func (s *Server) setup(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err := r.ParseForm(); err != nil {
 		return err
 	}
-	tok, err := s.c.Admin.Setup(r.Context(), clientAddr(r), r.PostForm.Get("password"), r.PostForm.Get("confirm"))
+	addr := clientAddr(r)
+	f := r.PostForm
+	tok, err := s.c.Admin.Setup(r.Context(), addr, f.Get("code"), f.Get("password"), f.Get("confirm"))
 	var ve *gateway.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		m := views.Setup{Page: s.page(r, q, q.lang.T("title.setup"), ""), Errors: passwordErrors(q.lang, ve)}
-		return render(w, r, http.StatusUnprocessableEntity, views.SetupPage(m))
+		errs := passwordErrors(q.lang, ve)
+		if _, ok := errs["code"]; ok {
+			s.c.Log.Warn("admin setup refused: wrong setup code", "addr", addr)
+		}
+		return s.renderSetup(w, r, q, http.StatusUnprocessableEntity, errs)
+	case errors.Is(err, gateway.ErrTooManyLogins):
+		s.c.Log.Warn("admin setup refused: too many attempts", "addr", addr)
+		w.Header().Set("Retry-After", "900")
+		return s.renderSetup(w, r, q, http.StatusTooManyRequests, views.Errors{"": q.lang.T("login.too_many")})
+	case errors.Is(err, gateway.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		return s.renderSetup(w, r, q, http.StatusServiceUnavailable, views.Errors{"": q.lang.T("login.busy")})
 	case errors.Is(err, gateway.ErrAdminPasswordSet):
 		redirect(w, r, "/login", "")
 		return nil
 	case err != nil:
 		return err
 	}
-	s.c.Log.Info("admin password chosen", "addr", clientAddr(r))
+	s.c.Log.Info("admin password chosen", "addr", addr)
 	s.setSessionCookie(w, r, tok)
 	redirect(w, r, "/", "setup.done")
 	return nil
@@ -50,6 +68,8 @@ func passwordErrors(l views.Lang, ve *gateway.ValidationError) views.Errors {
 	for _, f := range ve.Fields {
 		key := "err.pw_short"
 		switch {
+		case f.Field == "code":
+			key = "err.setup_code"
 		case f.Field == "confirm":
 			key = "err.pw_differ"
 		case f.Field == "current":

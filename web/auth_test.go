@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,18 +22,47 @@ func TestSetup(t *testing.T) {
 			t.Fatalf("GET %s before setup: %d to %q", path, r.StatusCode, r.location())
 		}
 	}
-	c.get("/setup").want(t, http.StatusOK, "setup-form", "setup-password", "setup-confirm")
+	// The page asks for the setup code and says where it is; asking made
+	// the code, in a file of the data directory only its owner reads.
+	page := c.get("/setup")
+	page.want(t, http.StatusOK, "setup-form", "setup-code", "setup-password", "setup-confirm")
+	path := filepath.Join(s.dir, gateway.SetupCodeFileName)
+	if got := page.text("setup-code-file"); got != path || !strings.Contains(page.body, "passerelle admin setup-code") {
+		t.Fatalf("the page says the code is in %q", got)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no setup code made: %v", err)
+	}
+	code := strings.TrimSpace(string(b))
+	if strings.Contains(page.body, code) {
+		t.Fatal("the setup page shows the code")
+	}
 
 	for _, tc := range []struct {
-		name, pw, confirm, field string
+		name, code, pw, confirm string
+		fields                  []string
 	}{
-		{"short", "short", "short", "password"},
-		{"empty", "", "", "password"},
-		{"mismatch", password, password + "!", "confirm"},
-		{"too long", strings.Repeat("x", 129), strings.Repeat("x", 129), "password"},
+		{"no code", "", password, password, []string{"code"}},
+		{"wrong code", "2345678923", password, password, []string{"code"}},
+		{"wrong code, short", "2345678923", "short", "short", []string{"code", "password"}},
+		{"short", code, "short", "short", []string{"password"}},
+		{"empty", code, "", "", []string{"password"}},
+		{"mismatch", code, password, password + "!", []string{"confirm"}},
+		{"too long", code, strings.Repeat("x", 129), strings.Repeat("x", 129), []string{"password"}},
 	} {
-		r := c.post("/setup", formOf("password", tc.pw, "confirm", tc.confirm))
-		r.want(t, http.StatusUnprocessableEntity, "error-"+tc.field)
+		r := c.post("/setup", formOf("code", tc.code, "password", tc.pw, "confirm", tc.confirm))
+		want := []string{}
+		for _, f := range tc.fields {
+			want = append(want, "error-"+f)
+		}
+		r.want(t, http.StatusUnprocessableEntity, want...)
+		if r.has("error-code") != (tc.fields[0] == "code") {
+			t.Errorf("%s: the code's error shown: %v", tc.name, r.has("error-code"))
+		}
+		if strings.Contains(r.body, code) {
+			t.Errorf("%s: the answer shows the code", tc.name)
+		}
 		if c.session() != "" {
 			t.Fatalf("%s: a session was opened", tc.name)
 		}
@@ -39,28 +71,101 @@ func TestSetup(t *testing.T) {
 		t.Fatal("a refused setup set a password")
 	}
 
-	r := c.post("/setup", formOf("password", password, "confirm", password))
+	// The right code, typed loosely.
+	r := c.post("/setup", formOf("code", strings.ToLower(code), "password", password, "confirm", password))
 	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/?notice=") {
-		t.Fatalf("setup: %d to %q", r.StatusCode, r.location())
+		t.Fatalf("setup: %d to %q\n%s", r.StatusCode, r.location(), excerpt(r.body))
 	}
 	ck := r.Cookies()
 	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Path != "/" {
 		t.Fatalf("session cookie %+v", ck)
 	}
 	c.get(r.location()).want(t, http.StatusOK, "notice", "takings")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the setup code outlived the setup: %v", err)
+	}
 
 	// Setup is done once: the page and the form send to login now, and a
-	// second setup changes nothing.
+	// second setup changes nothing, even with the spent code.
 	other := s.client()
 	if r := other.get("/setup"); r.location() != "/login" {
 		t.Fatalf("GET /setup after setup: %d %q", r.StatusCode, r.location())
 	}
-	r = other.post("/setup", formOf("password", "an attacker's password", "confirm", "an attacker's password"))
+	r = other.post("/setup", formOf("code", code, "password", "an attacker's password", "confirm", "an attacker's password"))
 	if r.location() != "/login" || other.session() != "" {
 		t.Fatalf("second setup: %d %q", r.StatusCode, r.location())
 	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the setup page made a code after setup")
+	}
 	if _, err := s.admin.Login(t.Context(), "x", password); err != nil {
 		t.Fatalf("the first password no longer works: %v", err)
+	}
+}
+
+// A lost code file is made again; a code left over after a password was
+// set from the shell opens nothing.
+func TestSetupCodeLost(t *testing.T) {
+	s := newShop(t)
+	c := s.client()
+	c.get("/setup").want(t, http.StatusOK)
+	path := filepath.Join(s.dir, gateway.SetupCodeFileName)
+	old, _ := os.ReadFile(path)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	r := c.post("/setup", formOf("code", string(old), "password", password, "confirm", password))
+	r.want(t, http.StatusUnprocessableEntity, "error-code")
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 || string(b) == string(old) {
+		t.Fatalf("after the file was lost: %q %v (old %q)", b, err, old)
+	}
+	if err := s.admin.ResetPassword(t.Context(), password, password); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a reset left the setup code: %v", err)
+	}
+	r = c.post("/setup", formOf("code", string(b), "password", "an attacker's password", "confirm", "an attacker's password"))
+	if r.location() != "/login" || c.session() != "" {
+		t.Fatalf("setup after a reset: %d %q", r.StatusCode, r.location())
+	}
+}
+
+// Wrong setup codes count as failed logins: the code cannot be guessed
+// faster than a password.
+func TestSetupRateLimit(t *testing.T) {
+	s := newShop(t)
+	c := s.client()
+	c.addr = "192.168.1.66:4000"
+	c.get("/setup").want(t, http.StatusOK)
+	code, err := s.admin.SetupCode(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < gateway.LoginTriesAllowed; i++ {
+		guess := strings.Repeat(string(rune('A'+i)), gateway.SetupCodeLen)
+		c.post("/setup", formOf("code", guess, "password", password, "confirm", password)).want(t, http.StatusUnprocessableEntity, "error-code")
+	}
+	r := c.post("/setup", formOf("code", code, "password", password, "confirm", password))
+	r.want(t, http.StatusTooManyRequests, "form-error")
+	if c.session() != "" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a blocked address set the password, or was not told when to retry: %v", r.Header)
+	}
+	if need, _ := s.admin.NeedsSetup(t.Context()); !need {
+		t.Fatal("a blocked address set the password")
+	}
+	// The same limiter as the login's: the address is blocked there too
+	// once a password exists; another address goes on.
+	other := s.client()
+	other.addr = "192.168.1.67:4000"
+	if r := other.post("/setup", formOf("code", code, "password", password, "confirm", password)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("another address: %d\n%s", r.StatusCode, excerpt(r.body))
+	}
+	c.post("/login", formOf("password", password)).want(t, http.StatusTooManyRequests)
+	s.clock.Add(gateway.LoginTriesWindow)
+	if r := c.post("/login", formOf("password", password)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the window: %d", r.StatusCode)
 	}
 }
 

@@ -37,6 +37,7 @@ import (
 // process.
 type liveGateway struct {
 	url       string
+	dir       string // the data directory
 	st        *store.Store
 	scenarios *gateway.ScenarioFile
 	payments  *gateway.Payments
@@ -74,10 +75,12 @@ func newLiveGateway(t testing.TB) *liveGateway {
 	mux := http.NewServeMux()
 	hub.Register(mux)
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: discard, Abort: hub.Abort}).Register(mux)
-	web.New(web.Config{Admin: gateway.NewAdmin(st, time.Now), Tickets: tickets, Tills: tills, Terminals: terminals,
+	codes := gateway.NewSetupCodeFile(dir)
+	web.New(web.Config{Admin: gateway.NewAdmin(st, codes, time.Now), Tickets: tickets, Tills: tills, Terminals: terminals,
 		Payments: payments, Events: events, Store: st, Hub: hub, Scenarios: scen, Settings: set,
 		PairingLink: func(code string) string { return "passerelle://pair?code=" + code },
-		DataDir:     dir, Version: "test", Log: discard, Now: time.Now, OnlinePoll: 100 * time.Millisecond}).Register(mux)
+		DataDir:     dir, Version: "test", Log: discard, Now: time.Now, OnlinePoll: 100 * time.Millisecond,
+		SetupCodeFile: codes.Path()}).Register(mux)
 	srv := httptest.NewServer(mux)
 	var wg sync.WaitGroup
 	wg.Go(func() { hub.Run(ctx) })
@@ -92,7 +95,7 @@ func newLiveGateway(t testing.TB) *liveGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &liveGateway{url: srv.URL, st: st, scenarios: scen, payments: payments, tillKey: key}
+	return &liveGateway{url: srv.URL, dir: dir, st: st, scenarios: scen, payments: payments, tillKey: key}
 }
 
 // post sends a ticket as the till does and returns its ID.
@@ -329,15 +332,34 @@ func screenshotDir(t testing.TB) string {
 }
 
 // login goes through first start: every page leads to /setup, where the
-// password is chosen; then out and in again.
-func login(tb *tab, base string) {
+// password is chosen with the setup code, read from the data directory as
+// the box's owner reads it; then out and in again.
+func login(tb *tab, g *liveGateway) {
 	tb.t.Helper()
+	base := g.url
 	tb.navigate(base + "/tickets")
 	tb.wait(`[data-testid=setup-form]`)
-	tb.do("type the new password", chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.SendKeys(chromedp.CSS("#confirm"), password))
+	path := filepath.Join(g.dir, gateway.SetupCodeFileName)
+	if where := tb.text(`[data-testid=setup-code-file]`); where != path {
+		tb.t.Errorf("the setup page says the code is in %q, not %q", where, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.t.Fatalf("the setup page made no setup code: %v", err)
+	}
+	code := strings.TrimSpace(string(b))
+	// A wrong code first: refused beside its field, nothing set.
+	tb.do("type a wrong code", chromedp.SendKeys(chromedp.CSS("#code"), "ZZZZZZZZZZ"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.SendKeys(chromedp.CSS("#confirm"), password))
+	tb.submit(`[data-testid=setup-submit]`)
+	tb.wait(`[data-testid=error-code]`)
+	tb.do("type the code and the new password", chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.SendKeys(chromedp.CSS("#confirm"), password))
 	tb.submit(`[data-testid=setup-submit]`)
 	tb.wait(`[data-testid=takings]`)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		tb.t.Errorf("the setup code outlived the setup: %v", err)
+	}
 	tb.submit(`[data-testid=logout]`)
 	tb.wait(`[data-testid=login-form]`)
 	tb.do("type the password", chromedp.SendKeys(chromedp.CSS("#password"), password))
@@ -358,7 +380,7 @@ func TestBrowser(t *testing.T) {
 	g := newLiveGateway(t)
 	b := newBrowser(t)
 	sim := b.firstTab()
-	login(sim, g.url)
+	login(sim, g)
 
 	// The simulator, from the terminals page: paired with one click.
 	sim.navigate(g.url + "/terminals")
@@ -618,7 +640,7 @@ func BenchmarkBrowserLiveDashboard(b *testing.B) {
 	g := newLiveGateway(b)
 	br := newBrowser(b)
 	dash := br.firstTab()
-	login(dash, g.url)
+	login(dash, g)
 	dash.wait(`body[data-stream="on"]`)
 	line := gateway.Line{Label: "CAFÉ", Qty: 1, UnitPrice: 250, VATRate: 1000}
 	var ms []float64

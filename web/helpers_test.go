@@ -116,6 +116,7 @@ type shop struct {
 	dir       string
 	st        *store.Store
 	clock     *clock
+	codes     *gateway.SetupCodeFile
 	admin     *gateway.Admin
 	tickets   *gateway.Tickets
 	tills     *gateway.Tills
@@ -156,7 +157,8 @@ func newShop(t testing.TB) *shop {
 	c := &clock{t: shopDay}
 	s := &shop{t: t, dir: dir, st: st, clock: c, hub: &hub{online: map[string]bool{}},
 		settings: &settings{cfg: gateway.DefaultConfig()}, retrier: &retrier{}, scenarios: scen}
-	s.admin = gateway.NewAdmin(st, c.Now)
+	s.codes = gateway.NewSetupCodeFile(dir)
+	s.admin = gateway.NewAdmin(st, s.codes, c.Now)
 	s.tickets = gateway.NewTickets(st, func() gateway.Rules { return s.settings.Config().Rules() }, c.Now)
 	s.tills = gateway.NewTills(st, c.Now)
 	s.terminals = gateway.NewTerminals(st, c.Now)
@@ -168,7 +170,7 @@ func newShop(t testing.TB) *shop {
 		PairingLink: func(code string) string {
 			return "passerelle://pair?addr=192.168.1.10:8420&fp=ab12&code=" + code
 		},
-		Fingerprint: "ab12cd34", DataDir: dir, Version: "test", Log: discard, Now: c.Now,
+		Fingerprint: "ab12cd34", DataDir: dir, SetupCodeFile: s.codes.Path(), Version: "test", Log: discard, Now: c.Now,
 		Heartbeat: 100 * time.Millisecond, OnlinePoll: 20 * time.Millisecond,
 	})
 	s.h = srv.Handler()
@@ -414,7 +416,7 @@ var passwordHash = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	defer st.Close()
-	if err := gateway.NewAdmin(st, time.Now).ResetPassword(context.Background(), password, password); err != nil {
+	if err := gateway.NewAdmin(st, nil, time.Now).ResetPassword(context.Background(), password, password); err != nil {
 		return "", err
 	}
 	return st.AdminPasswordHash(context.Background())

@@ -95,9 +95,12 @@ type Config struct {
 	PairingLink func(code string) string
 	Fingerprint string // of the TLS certificate; "" without TLS
 	DataDir     string // where backups are written before they are sent
-	Version     string
-	Log         *slog.Logger
-	Now         func() time.Time
+	// SetupCodeFile is where the setup code is on the box, for the setup
+	// page to say; the code itself is the Admin's.
+	SetupCodeFile string
+	Version       string
+	Log           *slog.Logger
+	Now           func() time.Time
 	// Heartbeat of the live event stream; 15 s when zero. Tests shorten it.
 	Heartbeat time.Duration
 	// OnlinePoll is how often the live stream looks for terminals coming

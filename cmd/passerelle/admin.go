@@ -26,18 +26,61 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return adminRun(ctx, args, os.Stdin, stdout, stderr)
 }
 
+const adminUsage = `usage: passerelle admin setup-code [--data DIR]
+       passerelle admin reset-password [--password-stdin] [--data DIR]`
+
 // adminRun is the admin command with its input given: the tests type the
 // passwords.
 func adminRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "reset-password" {
-		fmt.Fprintln(stderr, "usage: passerelle admin reset-password [--password-stdin] [--data DIR]")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, adminUsage)
 		return errUsage
 	}
+	switch args[0] {
+	case "setup-code":
+		return adminSetupCode(ctx, args[1:], stdout, stderr)
+	case "reset-password":
+		return adminResetPassword(ctx, args[1:], stdin, stdout, stderr)
+	}
+	fmt.Fprintln(stderr, adminUsage)
+	return errUsage
+}
+
+// adminSetupCode prints the one-time code the setup page asks for, alone
+// on the last line, making it if the gateway has not yet. Reading it takes
+// the box's shell, which is the point.
+func adminSetupCode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("admin setup-code", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := dataFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	st, err := openStore(ctx, *data, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	codes := gateway.NewSetupCodeFile(*data)
+	code, err := gateway.NewAdmin(st, codes, time.Now).SetupCode(ctx)
+	if errors.Is(err, gateway.ErrAdminPasswordSet) {
+		return errors.New("admin setup-code: the admin password is already set, there is no setup code: " +
+			"log in, or replace a forgotten password with passerelle admin reset-password")
+	}
+	if err != nil {
+		return fmt.Errorf("admin setup-code: %w", err)
+	}
+	fmt.Fprintf(stdout, "the admin password is not set; open the admin page and type this setup code (also in %s):\n", codes.Path())
+	fmt.Fprintln(stdout, code)
+	return nil
+}
+
+func adminResetPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin reset-password", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := dataFlag(fs)
 	fromStdin := fs.Bool("password-stdin", false, "read the new password from standard input (one line), without asking")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	pw, confirm, err := readNewPassword(stdin, stderr, *fromStdin)
@@ -49,7 +92,8 @@ func adminRun(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer st.Close()
-	admin := gateway.NewAdmin(st, time.Now)
+	// With a password set, setup is over: a setup code left goes too.
+	admin := gateway.NewAdmin(st, gateway.NewSetupCodeFile(*data), time.Now)
 	if err := admin.ResetPassword(ctx, pw, confirm); err != nil {
 		return fmt.Errorf("admin reset-password: %w", err)
 	}

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -49,7 +53,7 @@ func TestAdminResetPassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = gateway.NewAdmin(st, time.Now).Login(ctx, "127.0.0.1", tc.ok)
+		_, err = gateway.NewAdmin(st, nil, time.Now).Login(ctx, "127.0.0.1", tc.ok)
 		st.Close()
 		if err != nil {
 			t.Fatalf("%s: the new password does not work: %v", tc.name, err)
@@ -58,6 +62,124 @@ func TestAdminResetPassword(t *testing.T) {
 	var errs bytes.Buffer
 	if err := adminRun(ctx, []string{"nope"}, strings.NewReader(""), &errs, &errs); !errors.Is(err, errUsage) {
 		t.Fatalf("unknown subcommand: %v", err)
+	}
+}
+
+func TestAdminSetupCode(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	setupCode := func() (string, string, int) {
+		t.Helper()
+		var out, errs bytes.Buffer
+		rc := cli(ctx, []string{"admin", "setup-code", "--data", data}, &out, &errs)
+		return out.String(), errs.String(), rc
+	}
+	out, errs, rc := setupCode()
+	if rc != 0 {
+		t.Fatalf("setup-code: exit %d: %s", rc, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	code := lines[len(lines)-1]
+	b, err := os.ReadFile(filepath.Join(data, "setup-code"))
+	if err != nil || len(code) != gateway.SetupCodeLen || string(b) != code+"\n" {
+		t.Fatalf("printed %q, file %q (%v)", out, b, err)
+	}
+	if again, _, _ := setupCode(); again != out {
+		t.Fatalf("a second run printed %q, the first %q", again, out)
+	}
+	// The code is spent once a password is set (here from the shell):
+	// the command says so and fails.
+	if err := adminRun(ctx, []string{"reset-password", "--password-stdin", "--data", data},
+		strings.NewReader("the shop's password\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "setup-code")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the setup code outlived the password: %v", err)
+	}
+	out, errs, rc = setupCode()
+	if rc == 0 || out != "" || !strings.Contains(errs, "already set") {
+		t.Fatalf("setup-code with a password set: exit %d, %q, %q", rc, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(data, "setup-code")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("setup-code made a code with a password set")
+	}
+}
+
+// TestAdminSetupCodeGateway is first start with the real gateway: the log
+// says where the code is and never what it is, and the setup page over
+// HTTP wants it.
+func TestAdminSetupCodeGateway(t *testing.T) {
+	bin := buildPasserelle(t)
+	data := t.TempDir()
+	g := startGateway(t, bin, data)
+	path := filepath.Join(data, "setup-code")
+	var warning string
+	waitUntil(t, "the log's warning", func() bool {
+		for _, l := range strings.Split(g.log.String(), "\n") {
+			if strings.Contains(l, "the admin password is not set") {
+				warning = l
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(warning, path) || !strings.Contains(warning, "passerelle admin setup-code") {
+		t.Errorf("the warning does not say where the code is: %s", warning)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := strings.TrimSpace(string(b))
+	out, err := exec.Command(bin, "admin", "setup-code", "--data", data).Output()
+	if err != nil || !strings.HasSuffix(string(out), "\n"+code+"\n") {
+		t.Fatalf("admin setup-code: %v %q, want %s last", err, out, code)
+	}
+
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(form url.Values) *http.Response {
+		t.Helper()
+		r, err := hc.PostForm(g.url+"/setup", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r
+	}
+	const pw = "the shop's password"
+	if r := post(url.Values{"password": {pw}, "confirm": {pw}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("setup without the code: %d", r.StatusCode)
+	}
+	r := post(url.Values{"code": {code}, "password": {pw}, "confirm": {pw}})
+	if r.StatusCode != http.StatusSeeOther || len(r.Cookies()) != 1 {
+		t.Fatalf("setup with the code: %d %v", r.StatusCode, r.Cookies())
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the code outlived the setup: %v", err)
+	}
+	if r, err := hc.Get(g.url + "/setup"); err != nil || r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+		t.Fatalf("GET /setup after setup: %v %v", r, err)
+	}
+	cmd := exec.Command(bin, "admin", "setup-code", "--data", data)
+	var errs bytes.Buffer
+	cmd.Stderr = &errs
+	if out, err := cmd.Output(); err == nil || len(out) != 0 || !strings.Contains(errs.String(), "already set") {
+		t.Fatalf("admin setup-code after setup: %v %q %q", err, out, errs.String())
+	}
+	if strings.Contains(g.log.String(), code) {
+		t.Fatalf("the gateway logged the setup code:\n%s", g.log.String())
+	}
+}
+
+// waitUntil polls cond, for what a process writes when it gets to it.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -37,7 +37,7 @@ func commands() []command {
 		{"till", "manage till keys: add, list, revoke", tillCommand},
 		{"terminal", "pair and manage terminals: code, list, rename, revoke", terminalCommand},
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
-		{"admin", "the admin page's access: reset-password", adminCommand},
+		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},
 		{"sim", "simulators: sim till, sim terminal", simCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, version)

@@ -33,8 +33,14 @@ const (
 	scenariosFile = "scenarios.yaml"
 )
 
-// eventWindow is how many recent events the bus keeps in memory.
-const eventWindow = 8192
+// eventWindow is how many recent events the bus keeps in memory: enough for
+// readers a few seconds behind at full load, small enough that the events'
+// JSON (1.5 KB on average) stays a few megabytes.
+const eventWindow = 2048
+
+// storeWatch is how often the gateway looks for events that another process
+// (a CLI command) wrote to the store.
+const storeWatch = 500 * time.Millisecond
 
 func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -130,20 +136,34 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		log.Info("TLS certificate", "fingerprint", fingerprint)
 	}
 
-	// The admin page: / and below, beside /api/, /ws/ and /healthz.
-	admin := gateway.NewAdmin(st, time.Now)
+	// The admin page: / and below, beside /api/, /ws/ and /healthz. Until
+	// its password is chosen, the setup page asks for the code in the data
+	// directory: being first on the LAN is not enough to choose it.
+	codeDir := abs // the path shown to the manager: absolute if it can be
+	if codeDir == "" {
+		codeDir = data
+	}
+	codes := gateway.NewSetupCodeFile(codeDir)
+	admin := gateway.NewAdmin(st, codes, time.Now)
+	_, err = admin.SetupCode(ctx)
+	needSetup := err == nil
+	if err != nil && !errors.Is(err, gateway.ErrAdminPasswordSet) {
+		return err
+	}
 	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
 		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery},
 		PairingLink: func(code string) string { return pairingLink(data, cfg, code) },
-		Fingerprint: fingerprint, DataDir: data, Version: version, Log: log, Now: time.Now}).Register(mux)
+		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
 	if err != nil {
 		return err
 	}
 	log.Info("passerelle started", "version", version, "data", abs, "url", openURL(scheme, srv.Addr()))
-	if need, err := admin.NeedsSetup(ctx); err == nil && need {
-		// Until then, whoever opens the page first chooses the password.
-		log.Warn("the admin password is not set: open the admin page now to choose it", "url", openURL(scheme, srv.Addr()))
+	if needSetup {
+		// The code itself is never logged: logs travel further than the
+		// box's disk.
+		log.Warn("the admin password is not set: open url and type the setup code, which is in file or printed by `passerelle admin setup-code`",
+			"url", openURL(scheme, srv.Addr()), "file", codes.Path())
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -151,6 +171,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g.Go(func() error { return hooks.Run(gctx) })
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return scenarios.Run(gctx) })
+	g.Go(func() error { return events.WatchStore(gctx, storeWatch, log) })
 	shopName := func() string { return live.Config().Shop.Name }
 	for _, task := range discoveryTasks(cfg, shopName, gatewayID, srv.Addr(), fingerprint, discovery, log) {
 		g.Go(func() error { return task(gctx) })

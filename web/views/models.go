@@ -30,7 +30,8 @@ type Errors map[string]string
 // Setup is the first-start page that chooses the admin password.
 type Setup struct {
 	Page
-	Errors Errors
+	CodeFile string // where the setup code is on the box; "" if not said
+	Errors   Errors
 }
 
 // Login is the login page.
