@@ -53,6 +53,13 @@ func magnitude(a int64) uint64 {
 	return uint64(a)
 }
 
+// VATIncluded is the VAT inside a VAT-inclusive total at rate (basis
+// points): round(total * rate / (10000 + rate)), half away from zero, the
+// till API's formula. Tickets and the day report use it alike.
+func VATIncluded(total, rate int64) int64 {
+	return divRound(total*rate, 10000+rate)
+}
+
 // divRound divides n by d (d > 0) rounding half away from zero.
 func divRound(n, d int64) int64 {
 	q, r := n/d, n%d
@@ -89,7 +96,7 @@ func VATBreakdown(lines []Line) []VATLine {
 	}
 	out := make([]VATLine, 0, len(per))
 	for rate, total := range per {
-		amount := divRound(total*rate, 10000+rate)
+		amount := VATIncluded(total, rate)
 		out = append(out, VATLine{Rate: rate, Base: total - amount, Amount: amount, Total: total})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Rate < out[j].Rate })

@@ -161,21 +161,5 @@ func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.T
 	}
 	query += " ORDER BY t.id LIMIT ?"
 	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list tickets: %w", err)
-	}
-	defer rows.Close()
-	out := []gateway.Ticket{}
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list tickets: %w", err)
-	}
-	return out, nil
+	return s.queryTickets(ctx, query, args...)
 }

@@ -88,7 +88,7 @@ func fillReport(m *views.Report, pays []gateway.Payment, tickets map[string]gate
 		}
 	}
 	for rate, total := range perRate {
-		vat := divRound(total*rate, 10000+rate)
+		vat := gateway.VATIncluded(total, rate)
 		m.ByVAT = append(m.ByVAT, views.VATRow{Rate: rate, Base: total - vat, VAT: vat, Total: total})
 	}
 	sort.Slice(m.ByVAT, func(i, j int) bool { return m.ByVAT[i].Rate < m.ByVAT[j].Rate })
@@ -169,23 +169,6 @@ func shareByRate(amount int64, vat []gateway.VATLine) map[int64]int64 {
 		out[p.rate] += p.share
 	}
 	return out
-}
-
-// divRound divides n by d (d > 0) rounding half away from zero, as the
-// tickets' VAT is rounded.
-func divRound(n, d int64) int64 {
-	q, r := n/d, n%d
-	if r < 0 {
-		r = -r
-	}
-	if 2*r >= d {
-		if n < 0 {
-			q--
-		} else {
-			q++
-		}
-	}
-	return q
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request, q *req) error {
