@@ -231,7 +231,7 @@ func (h *Hub) dispatch(e gateway.Event) {
 		}
 		return
 	}
-	if e.TicketID == "" {
+	if e.TicketID == "" || !changesScreens(e.Type) {
 		return
 	}
 	// The engine learns of the change before the sessions: the list of
@@ -242,6 +242,19 @@ func (h *Hub) dispatch(e gateway.Event) {
 	for _, c := range h.conns {
 		c.ticketChanged(e.TicketID)
 	}
+}
+
+// changesScreens reports whether an event can change what a terminal shows
+// of a ticket (lines, total, paid, due, status). A payment that starts or
+// ends without money taken changes none of it; skipping those spares every
+// terminal on a list a refresh per payment.
+func changesScreens(typ string) bool {
+	switch typ {
+	case gateway.EventPaymentStarted, gateway.EventPaymentDeclined, gateway.EventPaymentCancelled,
+		gateway.EventPaymentError, gateway.EventPaymentUnknown:
+		return false
+	}
+	return true
 }
 
 func (h *Hub) expire(ctx context.Context) {
