@@ -7,9 +7,11 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 )
 
+const eventColumns = "seq, type, at, till_id, ticket_id, ticket_ref, payment_id, data"
+
 // EventsAfter implements gateway.Store.
 func (s *Store) EventsAfter(ctx context.Context, q gateway.EventQuery) ([]gateway.Event, error) {
-	query := "SELECT seq, type, at, till_id, ticket_id, ticket_ref, payment_id, data FROM events WHERE seq > ?"
+	query := "SELECT " + eventColumns + " FROM events WHERE seq > ?"
 	args := []any{q.After}
 	if q.TillID != "" {
 		query += " AND till_id = ?"
@@ -17,9 +19,18 @@ func (s *Store) EventsAfter(ctx context.Context, q gateway.EventQuery) ([]gatewa
 	}
 	query += " ORDER BY seq LIMIT ?"
 	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	out, err := s.queryEvents(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: events after %d: %w", q.After, err)
+	}
+	return out, nil
+}
+
+// queryEvents runs a SELECT of eventColumns and reads its rows.
+func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]gateway.Event, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []gateway.Event
@@ -27,7 +38,7 @@ func (s *Store) EventsAfter(ctx context.Context, q gateway.EventQuery) ([]gatewa
 		var e gateway.Event
 		var at, data string
 		if err := rows.Scan(&e.Seq, &e.Type, &at, &e.TillID, &e.TicketID, &e.TicketRef, &e.PaymentID, &data); err != nil {
-			return nil, fmt.Errorf("store: read event: %w", err)
+			return nil, fmt.Errorf("read event: %w", err)
 		}
 		if e.At, err = parseTime(at); err != nil {
 			return nil, err
@@ -35,10 +46,7 @@ func (s *Store) EventsAfter(ctx context.Context, q gateway.EventQuery) ([]gatewa
 		e.Data = []byte(data)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: events after %d: %w", q.After, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // LastSeq implements gateway.Store.

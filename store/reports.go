@@ -95,26 +95,8 @@ func (s *Store) PaymentsBetween(ctx context.Context, from, to time.Time) ([]gate
 
 // TicketEvents returns the events about a ticket, oldest first.
 func (s *Store) TicketEvents(ctx context.Context, ticketID string) ([]gateway.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, type, at, till_id, ticket_id, ticket_ref, payment_id, data
-		FROM events WHERE ticket_id = ? ORDER BY seq`, ticketID)
+	out, err := s.queryEvents(ctx, "SELECT "+eventColumns+" FROM events WHERE ticket_id = ? ORDER BY seq", ticketID)
 	if err != nil {
-		return nil, fmt.Errorf("store: events of ticket %s: %w", ticketID, err)
-	}
-	defer rows.Close()
-	var out []gateway.Event
-	for rows.Next() {
-		var e gateway.Event
-		var at, data string
-		if err := rows.Scan(&e.Seq, &e.Type, &at, &e.TillID, &e.TicketID, &e.TicketRef, &e.PaymentID, &data); err != nil {
-			return nil, fmt.Errorf("store: read event: %w", err)
-		}
-		if e.At, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		e.Data = []byte(data)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: events of ticket %s: %w", ticketID, err)
 	}
 	return out, nil

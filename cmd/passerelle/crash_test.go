@@ -141,29 +141,8 @@ func (p *procLog) String() string {
 
 func startGateway(t *testing.T, bin, data string) *gatewayProc {
 	t.Helper()
-	g := &gatewayProc{
-		cmd:    exec.Command(bin, "run", "--data", data, "--listen", "127.0.0.1:0", "--no-tls"),
-		log:    &procLog{url: make(chan string, 1)},
-		exited: make(chan struct{}),
-	}
-	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
-	if err := g.cmd.Start(); err != nil {
-		t.Fatalf("start gateway: %v", err)
-	}
-	go func() {
-		g.cmd.Wait()
-		close(g.exited)
-	}()
-	t.Cleanup(func() { g.kill(t) })
-	// Not a speed check: only a bound on a gateway that never says it started.
-	select {
-	case g.url = <-g.log.url:
-		g.url = strings.TrimSuffix(g.url, "/")
-	case <-g.exited:
-		t.Fatalf("gateway exited before starting (%v):\n%s", g.cmd.ProcessState, g.log.String())
-	case <-time.After(time.Minute):
-		t.Fatalf("gateway did not start:\n%s", g.log.String())
-	}
+	g := startSimGateway(t, bin, data, "--no-tls")
+	g.url = strings.TrimSuffix(g.url, "/")
 	return g
 }
 
