@@ -60,6 +60,9 @@ type TicketQuery struct {
 	Since    time.Time // updated at or after
 	After    string    // ID cursor: only tickets with a greater ID
 	Limit    int
+	// Brief leaves out what a list does not show: the tickets come
+	// without their lines, VAT breakdown and payments.
+	Brief bool
 }
 
 // EventQuery selects events of the log after a seq.

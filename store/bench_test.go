@@ -97,14 +97,18 @@ func BenchmarkTicketsList(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	q := gateway.TicketQuery{Statuses: []gateway.TicketStatus{gateway.TicketOpen}, Limit: 200}
-	for b.Loop() {
-		tks, err := s.Tickets(ctx, q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(tks) != openTickets {
-			b.Fatalf("listed %d open tickets, want %d", len(tks), openTickets)
-		}
+	for _, brief := range []bool{false, true} {
+		b.Run(fmt.Sprintf("brief=%v", brief), func(b *testing.B) {
+			q := gateway.TicketQuery{Statuses: []gateway.TicketStatus{gateway.TicketOpen}, Limit: 200, Brief: brief}
+			for b.Loop() {
+				tks, err := s.Tickets(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(tks) != openTickets {
+					b.Fatalf("listed %d open tickets, want %d", len(tks), openTickets)
+				}
+			}
+		})
 	}
 }

@@ -44,7 +44,7 @@ func (s *Store) TicketsCreated(ctx context.Context, from, to time.Time, q gatewa
 		args = append(args, q.After)
 	}
 	args = append(args, q.Limit)
-	return s.queryTickets(ctx, "SELECT "+ticketColumns+ticketFrom+" WHERE "+strings.Join(where, " AND ")+
+	return s.queryTickets(ctx, false, "SELECT "+ticketColumns+ticketFrom+" WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY t.id LIMIT ?", args...)
 }
 
@@ -58,7 +58,7 @@ func (s *Store) TicketsByIDs(ctx context.Context, ids []string) ([]gateway.Ticke
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		marks, args := inArgs(ids[:n])
-		ts, err := s.queryTickets(ctx, "SELECT "+ticketColumns+ticketFrom+" WHERE t.id IN ("+marks+") ORDER BY t.id", args...)
+		ts, err := s.queryTickets(ctx, false, "SELECT "+ticketColumns+ticketFrom+" WHERE t.id IN ("+marks+") ORDER BY t.id", args...)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +68,7 @@ func (s *Store) TicketsByIDs(ctx context.Context, ids []string) ([]gateway.Ticke
 	return out, nil
 }
 
-func (s *Store) queryTickets(ctx context.Context, query string, args ...any) ([]gateway.Ticket, error) {
+func (s *Store) queryTickets(ctx context.Context, brief bool, query string, args ...any) ([]gateway.Ticket, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tickets: %w", err)
@@ -76,7 +76,7 @@ func (s *Store) queryTickets(ctx context.Context, query string, args ...any) ([]
 	defer rows.Close()
 	out := []gateway.Ticket{}
 	for rows.Next() {
-		t, err := scanTicket(rows)
+		t, err := scanTicket(rows, brief)
 		if err != nil {
 			return nil, err
 		}

@@ -18,15 +18,23 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const ticketColumns = `t.id, t.till_id, tl.name, t.ref, t.table_no, t.covers, t.server, t.loyalty,
-	t.currency, t.lines, t.vat, t.total, t.paid, t.status, t.version, t.source, t.content_hash,
-	t.created_at, t.updated_at`
+const (
+	ticketHead = `t.id, t.till_id, tl.name, t.ref, t.table_no, t.covers, t.server, t.loyalty, t.currency, `
+	ticketTail = `, t.total, t.paid, t.status, t.version, t.source, t.content_hash, t.created_at, t.updated_at`
+
+	ticketColumns = ticketHead + `t.lines, t.vat` + ticketTail
+	// ticketColumnsBrief leave out the lines and VAT breakdown, as a
+	// brief ticket does: copying and sorting them is most of a list's cost.
+	ticketColumnsBrief = ticketHead + `'', ''` + ticketTail
+)
 
 const ticketFrom = ` FROM tickets t JOIN tills tl ON tl.id = t.till_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanTicket(row scanner) (gateway.Ticket, error) {
+// scanTicket reads a ticket, without its lines and VAT breakdown if brief:
+// decoding them is most of the cost of reading a list.
+func scanTicket(row scanner, brief bool) (gateway.Ticket, error) {
 	var t gateway.Ticket
 	var lines, vat, created, updated, status string
 	err := row.Scan(&t.ID, &t.TillID, &t.Till, &t.Ref, &t.Table, &t.Covers, &t.Server, &t.Loyalty,
@@ -40,11 +48,13 @@ func scanTicket(row scanner) (gateway.Ticket, error) {
 	}
 	t.Status = gateway.TicketStatus(status)
 	t.Due = t.Total - t.Paid
-	if err := json.Unmarshal([]byte(lines), &t.Lines); err != nil {
-		return t, fmt.Errorf("store: ticket %s lines: %w", t.ID, err)
-	}
-	if err := json.Unmarshal([]byte(vat), &t.VAT); err != nil {
-		return t, fmt.Errorf("store: ticket %s vat: %w", t.ID, err)
+	if !brief {
+		if err := json.Unmarshal([]byte(lines), &t.Lines); err != nil {
+			return t, fmt.Errorf("store: ticket %s lines: %w", t.ID, err)
+		}
+		if err := json.Unmarshal([]byte(vat), &t.VAT); err != nil {
+			return t, fmt.Errorf("store: ticket %s vat: %w", t.ID, err)
+		}
 	}
 	if t.CreatedAt, err = parseTime(created); err != nil {
 		return t, err
@@ -57,7 +67,7 @@ func scanTicket(row scanner) (gateway.Ticket, error) {
 }
 
 func ticketWhere(ctx context.Context, q querier, where string, args ...any) (gateway.Ticket, error) {
-	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketColumns+ticketFrom+" WHERE "+where, args...))
+	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketColumns+ticketFrom+" WHERE "+where, args...), false)
 	if err != nil {
 		return t, err
 	}
@@ -155,11 +165,15 @@ func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.T
 	if q.After != "" {
 		add("t.id > ?", q.After)
 	}
-	query := "SELECT " + ticketColumns + ticketFrom
+	columns := ticketColumns
+	if q.Brief {
+		columns = ticketColumnsBrief
+	}
+	query := "SELECT " + columns + ticketFrom
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY t.id LIMIT ?"
 	args = append(args, q.Limit)
-	return s.queryTickets(ctx, query, args...)
+	return s.queryTickets(ctx, q.Brief, query, args...)
 }

@@ -71,6 +71,19 @@ func TestTicketRoundTrip(t *testing.T) {
 		t.Fatalf("Tickets by ref: %d tickets, %v", len(list), err)
 	}
 	check("Tickets", list[0], nil)
+	brief, err := s.Tickets(ctx, gateway.TicketQuery{Ref: in.Ref, Limit: 10, Brief: true})
+	if err != nil || len(brief) != 1 {
+		t.Fatalf("brief Tickets by ref: %d tickets, %v", len(brief), err)
+	}
+	// A brief ticket is the ticket without its lines and VAT breakdown.
+	if brief[0].Lines != nil || brief[0].VAT != nil {
+		t.Errorf("a brief ticket has lines %v and VAT %v", brief[0].Lines, brief[0].VAT)
+	}
+	full := list[0]
+	full.Lines, full.VAT = nil, nil
+	if !reflect.DeepEqual(brief[0], full) {
+		t.Errorf("brief ticket\n%+v\nwant\n%+v", brief[0], full)
+	}
 	err = s.Update(ctx, func(tx gateway.Tx) error {
 		got, err := tx.TicketByRef(ctx, till.ID, in.Ref)
 		check("TicketByRef", got, err)
