@@ -28,24 +28,38 @@ type Sessions struct {
 	// changed is the seq of the last ticket change Changed was told of;
 	// 0 if nobody tells, and then every list is read afresh.
 	changed atomic.Int64
-	// The lists of tickets as last read: when a change reaches every
-	// terminal showing the list, one of them reads it and the others reuse
-	// what it read.
+	// The menus of tickets as last built: when a change reaches every
+	// terminal showing the list, one of them builds it and the others
+	// reuse what it built.
 	listMu sync.Mutex
-	lists  map[string]ticketList
+	menus  map[string]ticketMenu
 }
 
-// Changed tells the engine that the change to a ticket with event seq is
-// committed, before the sessions are told with TicketChanged: a list read
-// after this reflects it, and one read before is not used again.
-func (s *Sessions) Changed(seq int64) {
+// Changed tells the engine that the change to ticket ticketID, with event
+// seq, is committed, before the sessions are told with TicketChanged: a
+// menu built after this reflects it, and one built before is not used
+// again, unless the change cannot touch it. A full menu lists tickets in
+// ID order: a ticket past its last one, such as each new ticket while the
+// list is long, changes nothing the terminals show.
+func (s *Sessions) Changed(seq int64, ticketID string) {
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	prev := s.changed.Load()
+	for k, m := range s.menus {
+		if m.through == prev && m.full && ticketID > m.lastID {
+			m.through = seq
+			s.menus[k] = m
+		}
+	}
 	s.changed.Store(seq)
 }
 
-// ticketList is the result of a pick_ticket step's query.
-type ticketList struct {
+// ticketMenu is the menu of a pick_ticket step.
+type ticketMenu struct {
 	through int64 // it reflects every change up to this event seq
-	tickets []Ticket
+	items   []MenuItem
+	full    bool   // the query's limit cut the list
+	lastID  string // of the last ticket the query returned
 }
 
 // NewSessions returns the scenario engine. scenarios is called at every
@@ -215,21 +229,19 @@ func (x *Session) finish(title string, timeout int) {
 }
 
 func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery, server string) error {
-	var ts []Ticket
+	var items []MenuItem
 	var err error
 	if q.Table == "" && q.Ref == "" {
-		ts, err = x.s.list(ctx, q.Statuses)
+		items, err = x.s.menu(ctx, q.Statuses, server)
 	} else {
-		ts, err = x.s.store.Tickets(ctx, q)
+		q.Brief = true
+		var ts []Ticket
+		if ts, err = x.s.store.Tickets(ctx, q); err == nil {
+			items = menuItems(ts, server)
+		}
 	}
 	if err != nil {
 		return err
-	}
-	var items []MenuItem
-	for _, t := range ts {
-		if server == "" || t.Server == server {
-			items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
-		}
 	}
 	if len(items) == 0 {
 		var lines []string
@@ -243,32 +255,53 @@ func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuer
 	return nil
 }
 
-// list returns the first MaxMenuTickets tickets in statuses. A list read
-// since the last change is shared; it is read under listMu, so that of the
-// sessions refreshing at once one reads and the others wait for its
-// result. A change committed but not yet told is missed by either, and
-// the terminals showing the list are told of it next.
-func (s *Sessions) list(ctx context.Context, statuses []TicketStatus) ([]Ticket, error) {
-	q := TicketQuery{Statuses: statuses, Limit: MaxMenuTickets}
+// menuItems are the menu lines of ts, of server's tickets only unless
+// server is "".
+func menuItems(ts []Ticket, server string) []MenuItem {
+	var items []MenuItem
+	for _, t := range ts {
+		if server == "" || t.Server == server {
+			items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
+		}
+	}
+	return items
+}
+
+// menu returns the menu of the first MaxMenuTickets tickets in statuses
+// (of server's only, unless server is ""). A menu built since the last
+// change is shared, its items read-only: every terminal on the list is
+// refreshed at each change, and one of them reads the tickets and builds
+// the lines for all. It is built under listMu, so that of the sessions
+// refreshing at once one builds and the others wait for its result. A
+// change committed but not yet told is missed by either, and the
+// terminals showing the list are told of it next.
+func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server string) ([]MenuItem, error) {
+	q := TicketQuery{Statuses: statuses, Limit: MaxMenuTickets, Brief: true}
 	seq := s.changed.Load()
 	if seq == 0 {
-		return s.store.Tickets(ctx, q)
+		ts, err := s.store.Tickets(ctx, q)
+		return menuItems(ts, server), err
 	}
-	key := fmt.Sprint(statuses)
+	key := fmt.Sprint(statuses, server)
 	s.listMu.Lock()
 	defer s.listMu.Unlock()
-	if l, ok := s.lists[key]; ok && l.through >= seq {
-		return l.tickets, nil
+	if m, ok := s.menus[key]; ok && m.through >= seq {
+		return m.items, nil
 	}
 	ts, err := s.store.Tickets(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	if s.lists == nil {
-		s.lists = map[string]ticketList{}
+	if s.menus == nil {
+		s.menus = map[string]ticketMenu{}
 	}
-	s.lists[key] = ticketList{through: seq, tickets: ts}
-	return ts, nil
+	items := menuItems(ts, server)
+	m := ticketMenu{through: seq, items: items, full: len(ts) == q.Limit}
+	if len(ts) > 0 {
+		m.lastID = ts[len(ts)-1].ID
+	}
+	s.menus[key] = m
+	return items, nil
 }
 
 // ticketLabel is a ticket's line in a menu: "TICKET 1253 - T5 - 53,50".
@@ -626,23 +659,17 @@ func (x *Session) TicketChanged(ctx context.Context, ticketID string) error {
 	return x.TicketsChanged(ctx, []string{ticketID})
 }
 
-// TicketsChanged is TicketChanged for several tickets at once: the screen
-// is refreshed once.
+// TicketsChanged is TicketChanged for several tickets at once, or for any
+// ticket if ticketIDs is nil: the screen is refreshed once.
 func (x *Session) TicketsChanged(ctx context.Context, ticketIDs []string) error {
 	switch {
 	case x.sc == nil:
 		return nil
 	case x.await == awaitPick && x.sc.Steps[x.step].Kind == StepPickTicket:
 		st := x.sc.Steps[x.step]
-		ts, err := x.s.list(ctx, statusesOr(st.Statuses))
+		items, err := x.s.menu(ctx, statusesOr(st.Statuses), st.Server)
 		if err != nil {
 			return err
-		}
-		var items []MenuItem
-		for _, t := range ts {
-			if st.Server == "" || t.Server == st.Server {
-				items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
-			}
 		}
 		if slices.Equal(items, x.screen.Items) {
 			// Most changes (a payment started, a ticket updated past the
@@ -652,7 +679,7 @@ func (x *Session) TicketsChanged(ctx context.Context, ticketIDs []string) error 
 		}
 		x.screen.Items = items
 		x.send(x.screen)
-	case x.await == awaitChoice && x.ticket != nil && slices.Contains(ticketIDs, x.ticket.ID):
+	case x.await == awaitChoice && x.ticket != nil && (ticketIDs == nil || slices.Contains(ticketIDs, x.ticket.ID)):
 		return x.showTicket(ctx, &x.sc.Steps[x.step])
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -352,7 +353,9 @@ func TestSessionTicketChanged(t *testing.T) {
 	if _, _, err := l.payments.Record(ctx, other.ID, resultOf(p, gateway.PaymentApproved)); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.s.TicketChanged(ctx, tk.ID); err != nil {
+	// nil is any ticket: what a terminal's driver passes when it lost
+	// track of which changed.
+	if err := d.s.TicketsChanged(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	s2 := d.screen(gateway.ScreenTicket)
@@ -408,5 +411,69 @@ func TestSessionMenus(t *testing.T) {
 	d.answer(tables, one.ID)
 	if m := d.screen(gateway.ScreenMessage); m.Title != "Ticket réglé" {
 		t.Fatalf("a ticket paid meanwhile: %+v", m)
+	}
+}
+
+// A full menu is built once per change and shared; a new ticket past its
+// end changes nothing shown, and the next change that does brings it in.
+func TestSessionFullMenu(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	var first gateway.Ticket
+	for i := range gateway.MaxMenuTickets {
+		tk := l.ticket(t, strconv.Itoa(100+i), 1000)
+		if i == 0 {
+			first = tk
+		}
+	}
+	set, err := gateway.ParseScenarios(gateway.DefaultScenariosYAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := gateway.NewSessions(l.st, l.payments, func() gateway.ScenarioSet { return set }, linePrinter{}, l.clk.Now)
+	changed := func(id string) {
+		t.Helper()
+		seq, err := l.st.LastSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions.Changed(seq, id)
+	}
+	changed(first.ID)
+	var outs [2]*outbox
+	var ss [2]*gateway.Session
+	for i := range ss {
+		outs[i] = &outbox{t: t}
+		ss[i] = sessions.New(l.term, outs[i].send)
+		if err := ss[i].Start(ctx, "F1"); err != nil {
+			t.Fatal(err)
+		}
+		if m := outs[i].screen(gateway.ScreenMenu); len(m.Items) != gateway.MaxMenuTickets {
+			t.Fatalf("a full menu of %d items", len(m.Items))
+		}
+	}
+
+	late := l.ticket(t, "999", 2500)
+	changed(late.ID)
+	for i, s := range ss {
+		if err := s.TicketChanged(ctx, late.ID); err != nil || len(outs[i].take()) != 0 {
+			t.Fatalf("a ticket past the end of a full menu: %v, and the screen changed", err)
+		}
+	}
+
+	p := l.start(t, first, 1000)
+	if _, _, err := l.payments.Record(ctx, l.term.ID, resultOf(p, gateway.PaymentApproved)); err != nil {
+		t.Fatal(err)
+	}
+	changed(first.ID)
+	for i, s := range ss {
+		if err := s.TicketChanged(ctx, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		m := outs[i].screen(gateway.ScreenMenu)
+		last := m.Items[len(m.Items)-1]
+		if len(m.Items) != gateway.MaxMenuTickets || m.Items[0].ID == first.ID || last.ID != late.ID {
+			t.Fatalf("after the first ticket is paid, the menu runs %v … %v", m.Items[0], last)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -22,6 +23,7 @@ type conn struct {
 	out     chan any      // to the writer
 	in      chan []byte   // from the reader
 	changed chan string   // ticket IDs whose screens may need a refresh
+	missed  atomic.Bool   // changed was full: an ID was dropped
 	done    chan struct{} // closed when the connection ends
 	once    sync.Once
 	reason  string
@@ -56,11 +58,13 @@ func (c *conn) sendMsg(m any) {
 }
 
 // ticketChanged is called by the hub for every ticket event; it never
-// blocks: a full queue means the loop is busy and will catch up.
+// blocks: a full queue means the loop is busy, and it will refresh
+// whatever it shows.
 func (c *conn) ticketChanged(id string) {
 	select {
 	case c.changed <- id:
 	default:
+		c.missed.Store(true)
 	}
 }
 
@@ -107,7 +111,8 @@ func (c *conn) loop(ctx context.Context) {
 
 // moreChanged returns id with the other ticket IDs already queued, each
 // once: a burst of changes (a till posting fast, payments on other
-// terminals) then costs one refresh, not one per change.
+// terminals) then costs one refresh, not one per change. It returns nil,
+// any ticket, if some were dropped.
 func (c *conn) moreChanged(id string) []string {
 	ids := []string{id}
 	for {
@@ -117,6 +122,9 @@ func (c *conn) moreChanged(id string) []string {
 				ids = append(ids, id)
 			}
 		default:
+			if c.missed.Swap(false) {
+				return nil
+			}
 			return ids
 		}
 	}

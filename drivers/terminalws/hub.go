@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -204,9 +205,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		if err != nil {
 			break
 		}
-		for _, e := range evs {
-			h.dispatch(e)
-		}
+		h.dispatch(evs)
 		after = evs[len(evs)-1].Seq
 	}
 	h.cancel()
@@ -219,28 +218,45 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-func (h *Hub) dispatch(e gateway.Event) {
-	if e.Type == gateway.EventTerminalRevoked {
-		var v struct {
-			TerminalID string `json:"terminal_id"`
+// dispatch handles a batch of events: the engine learns of every change
+// before the terminals are told, so that a burst of changes (a till
+// posting fast, payments on other terminals) costs the terminals on a
+// list one refresh, and the engine one read of the list.
+func (h *Hub) dispatch(evs []gateway.Event) {
+	var ids []string
+	for _, e := range evs {
+		if e.Type == gateway.EventTerminalRevoked {
+			h.revoked(e)
+			continue
 		}
-		if json.Unmarshal(e.Data, &v) == nil {
-			if c := h.conn(v.TerminalID); c != nil {
-				c.close("terminal revoked")
-			}
+		if e.TicketID == "" || !changesScreens(e.Type) {
+			continue
 		}
+		h.c.Sessions.Changed(e.Seq, e.TicketID)
+		if !slices.Contains(ids, e.TicketID) {
+			ids = append(ids, e.TicketID)
+		}
+	}
+	if len(ids) == 0 {
 		return
 	}
-	if e.TicketID == "" || !changesScreens(e.Type) {
-		return
-	}
-	// The engine learns of the change before the sessions: the list of
-	// tickets it shares between them must be read again.
-	h.c.Sessions.Changed(e.Seq)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, c := range h.conns {
-		c.ticketChanged(e.TicketID)
+		for _, id := range ids {
+			c.ticketChanged(id)
+		}
+	}
+}
+
+func (h *Hub) revoked(e gateway.Event) {
+	var v struct {
+		TerminalID string `json:"terminal_id"`
+	}
+	if json.Unmarshal(e.Data, &v) == nil {
+		if c := h.conn(v.TerminalID); c != nil {
+			c.close("terminal revoked")
+		}
 	}
 }
 
