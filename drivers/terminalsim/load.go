@@ -132,6 +132,9 @@ func (l Load) Connect(ctx context.Context) (*Fleet, error) {
 		conc = 16
 	}
 	f := &Fleet{l: l, terms: make([]*Terminal, len(l.Codes))}
+	if f.l.Options.Menus == nil {
+		f.l.Options.Menus = &MenuCache{}
+	}
 	start := time.Now()
 	sem := make(chan struct{}, conc)
 	var (
@@ -143,7 +146,7 @@ func (l Load) Connect(ctx context.Context) (*Fleet, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			o := l.Options
+			o := f.l.Options
 			o.Code, o.Token, o.StateFile = code, "", ""
 			if o.Serial == "" {
 				o.Serial = fmt.Sprintf("LOAD%06d", i+1)

@@ -102,7 +102,10 @@ type Options struct {
 	Insecure bool
 	// SlowDelay is how long a Slow card step takes; DefaultSlowDelay if 0.
 	SlowDelay time.Duration
-	Log       *slog.Logger
+	// Menus, if set, decodes the items of menu screens once for all the
+	// terminals that share it; a fleet shares one.
+	Menus *MenuCache
+	Log   *slog.Logger
 }
 
 // Message is one message from the gateway; the fields its type uses are
@@ -447,8 +450,8 @@ func (t *Terminal) read(c *conn) {
 			}
 			return
 		}
-		var m Message
-		if err := json.Unmarshal(data, &m); err != nil {
+		m, err := t.opts.Menus.decode(data)
+		if err != nil {
 			t.log.Warn("the gateway sent something that is not a message", "err", err)
 			continue
 		}
