@@ -49,6 +49,10 @@ type Tx interface {
 
 	InsertTill(ctx context.Context, t *Till) error
 	RevokeTill(ctx context.Context, id string, at time.Time) error
+	SetTillCallback(ctx context.Context, id, url string) error
+	// SkipWebhooks moves the till's delivery cursor to the last event of
+	// the log, this transaction's included.
+	SkipWebhooks(ctx context.Context, tillID string) error
 }
 
 // TicketQuery selects tickets, ordered by ID (creation order).

@@ -54,11 +54,7 @@ func (s *Tills) Add(ctx context.Context, nt NewTill) (Till, string, error) {
 	if msg := CheckText(nt.Name, 1, MaxNameLen); msg != "" {
 		fe.add("name", "%s", msg)
 	}
-	if nt.CallbackURL != "" {
-		if u, err := url.Parse(nt.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			fe.add("callback_url", "must be an http or https URL")
-		}
-	}
+	checkCallbackURL(&fe, nt.CallbackURL)
 	if err := fe.err(); err != nil {
 		return Till{}, "", err
 	}
@@ -78,11 +74,71 @@ func (s *Tills) Add(ctx context.Context, nt NewTill) (Till, string, error) {
 	return t, key, nil
 }
 
-// Revoke stops a till's key at once.
-func (s *Tills) Revoke(ctx context.Context, name string) error {
+// MaxCallbackURLLen bounds a till's callback URL.
+const MaxCallbackURLLen = 2048
+
+func checkCallbackURL(fe *fieldErrors, raw string) {
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case len(raw) > MaxCallbackURLLen:
+		fe.add("callback_url", "must be at most %d bytes", MaxCallbackURLLen)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		fe.add("callback_url", "must be an http or https URL")
+	}
+}
+
+// SetCallback gives a till another callback URL, or none ("").
+//
+// Events not yet delivered go to the new URL: a manager who fixes a wrong
+// URL wants the backlog to arrive. A till that had no URL starts with the
+// next event, not with every event it ever had: it can read those from
+// the event stream with ?after=.
+func (s *Tills) SetCallback(ctx context.Context, name, callbackURL string) (Till, error) {
+	var fe fieldErrors
+	checkCallbackURL(&fe, callbackURL)
+	if err := fe.err(); err != nil {
+		return Till{}, err
+	}
+	t, err := s.Find(ctx, name)
+	if err != nil {
+		return Till{}, err
+	}
+	if t.RevokedAt != nil {
+		return Till{}, Conflict("till %q is revoked", name)
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.SetTillCallback(ctx, t.ID, callbackURL); err != nil {
+			return err
+		}
+		if t.CallbackURL == "" && callbackURL != "" {
+			return tx.SkipWebhooks(ctx, t.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return Till{}, err
+	}
+	t.CallbackURL = callbackURL
+	return t, nil
+}
+
+// Find returns the till named name.
+func (s *Tills) Find(ctx context.Context, name string) (Till, error) {
 	t, err := s.store.TillByName(ctx, name)
 	if err != nil {
-		return fmt.Errorf("till %q: %w", name, err)
+		return Till{}, fmt.Errorf("till %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// Revoke stops a till's key at once.
+func (s *Tills) Revoke(ctx context.Context, name string) error {
+	t, err := s.Find(ctx, name)
+	if err != nil {
+		return err
 	}
 	return s.store.Update(ctx, func(tx Tx) error { return tx.RevokeTill(ctx, t.ID, s.now().UTC()) })
 }

@@ -85,3 +85,15 @@ func (t *txn) RevokeTill(_ context.Context, id string, at time.Time) error {
 	}
 	return nil
 }
+
+// SetTillCallback implements gateway.Tx.
+func (t *txn) SetTillCallback(_ context.Context, id, url string) error {
+	res, err := t.exec("UPDATE tills SET callback_url = ? WHERE id = ?", url, id)
+	if err != nil {
+		return fmt.Errorf("store: set till callback: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: till %s: %w", id, gateway.ErrNotFound)
+	}
+	return nil
+}

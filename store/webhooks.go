@@ -61,3 +61,15 @@ func (s *Store) SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor) 
 		return nil
 	})
 }
+
+// SkipWebhooks implements gateway.Tx.
+func (t *txn) SkipWebhooks(_ context.Context, tillID string) error {
+	_, err := t.exec(`INSERT INTO webhook_cursors (till_id, delivered_seq, attempts, last_error, last_attempt)
+		VALUES (?, ?, 0, '', NULL)
+		ON CONFLICT (till_id) DO UPDATE SET delivered_seq = excluded.delivered_seq, attempts = 0, last_error = ''`,
+		tillID, t.seq)
+	if err != nil {
+		return fmt.Errorf("store: skip webhooks: %w", err)
+	}
+	return nil
+}

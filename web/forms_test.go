@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"html"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -215,6 +216,67 @@ func TestTillForms(t *testing.T) {
 	}
 	if _, err := s.tills.Authenticate(t.Context(), key); err == nil {
 		t.Fatal("the revoked key still works")
+	}
+}
+
+// A till's callback URL is edited in its row: refused with the problem at
+// the row, saved, cleared; a till that had none is shown its secret.
+func TestTillCallbackForm(t *testing.T) {
+	s := newShop(t)
+	b := s.busy()
+	c := s.setup()
+	c.get("/tills").want(t, http.StatusOK, "callback-form", "callback-input")
+	callback := func(id string) string {
+		t.Helper()
+		tills, err := s.tills.List(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tl := range tills {
+			if tl.ID == id {
+				return tl.CallbackURL
+			}
+		}
+		t.Fatalf("no till %s", id)
+		return ""
+	}
+	hook := b.hookTill.ID
+	for _, bad := range []string{"ftp://x", "javascript:alert(1)", "https://x.example/" + strings.Repeat("a", gateway.MaxCallbackURLLen)} {
+		r := c.post("/tills/"+hook+"/callback", formOf("callback_url", bad))
+		r.want(t, http.StatusUnprocessableEntity, "error-callback-"+hook)
+		if got := callback(hook); got != b.hookTill.CallbackURL {
+			t.Fatalf("after a refused %.30q the callback is %q", bad, got)
+		}
+		if !strings.Contains(r.body, html.EscapeString(bad[:min(len(bad), 40)])) {
+			t.Errorf("the refused URL %.30q is not given back to correct", bad)
+		}
+	}
+	r := c.post("/tills/"+hook+"/callback", formOf("callback_url", " https://shop.example/v2/hook "))
+	if r.StatusCode != http.StatusSeeOther || callback(hook) != "https://shop.example/v2/hook" {
+		t.Fatalf("a new URL: %d, callback %q", r.StatusCode, callback(hook))
+	}
+	if r := c.post("/tills/"+hook+"/callback", formOf("callback_url", "")); r.StatusCode != http.StatusSeeOther || callback(hook) != "" {
+		t.Fatalf("cleared: %d, callback %q", r.StatusCode, callback(hook))
+	}
+
+	// Caisse 1 was created without a callback: nobody saw its secret.
+	r = c.post("/tills/"+s.till.ID+"/callback", formOf("callback_url", "https://caisse.example/hook"))
+	r.want(t, http.StatusOK, "till-secret", "webhook-secret")
+	if r.text("webhook-secret") != s.till.WebhookSecret {
+		t.Fatalf("the secret shown is not the till's")
+	}
+	if c.get("/tills").has("webhook-secret") {
+		t.Fatal("the secret is shown again")
+	}
+
+	if r := c.post("/tills/till_NONE/callback", formOf("callback_url", "https://x.example/")); r.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown till: %d", r.StatusCode)
+	}
+	if err := s.tills.Revoke(t.Context(), s.till.Name); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.post("/tills/"+s.till.ID+"/callback", formOf("callback_url", "https://x.example/")); r.StatusCode != http.StatusConflict {
+		t.Errorf("a revoked till: %d", r.StatusCode)
 	}
 }
 

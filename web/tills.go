@@ -84,6 +84,49 @@ func (s *Server) tillByID(ctx context.Context, id string) (gateway.Till, error) 
 	return gateway.Till{}, gateway.ErrNotFound
 }
 
+// setTillCallback gives a till another callback URL. A till that had none
+// gets its webhook secret shown, which nobody saw until then.
+func (s *Server) setTillCallback(w http.ResponseWriter, r *http.Request, q *req) error {
+	ctx := r.Context()
+	t, err := s.tillByID(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	callback := strings.TrimSpace(r.PostForm.Get("callback_url"))
+	updated, err := s.c.Tills.SetCallback(ctx, t.Name, callback)
+	var ve *gateway.ValidationError
+	var conflict *gateway.ConflictError
+	status, msg := 0, ""
+	switch {
+	case errors.As(err, &ve):
+		status, msg = http.StatusUnprocessableEntity, fieldErrors(q.lang, ve, nil)["callback_url"]
+	case errors.As(err, &conflict):
+		status, msg = http.StatusConflict, conflict.Error()
+	case err != nil:
+		return err
+	}
+	showSecret := status == 0 && t.CallbackURL == "" && callback != ""
+	if status == 0 {
+		s.c.Log.Info("till callback set from the admin page", "till", t.Name, "callback", callback != "")
+		if !showSecret {
+			redirect(w, r, "/tills", "till.callback_saved")
+			return nil
+		}
+		status = http.StatusOK
+	}
+	m, err := s.tillsModel(ctx, s.page(r, q, q.lang.T("nav.tills"), "tills"))
+	if err != nil {
+		return err
+	}
+	if showSecret {
+		m.Secret = &views.CreatedTill{Name: updated.Name, WebhookSecret: updated.WebhookSecret}
+	} else {
+		m.Errors["callback-"+t.ID] = msg
+		m.Editing = map[string]string{t.ID: callback}
+	}
+	return render(w, r, status, views.TillsPage(m))
+}
+
 func (s *Server) revokeTill(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
 	t, err := s.tillByID(ctx, r.PathValue("id"))

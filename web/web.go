@@ -179,6 +179,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /tills", s.private(s.addTill))
 	mux.Handle("POST /tills/{id}/revoke", s.private(s.revokeTill))
 	mux.Handle("POST /tills/{id}/retry", s.private(s.retryTill))
+	mux.Handle("POST /tills/{id}/callback", s.private(s.setTillCallback))
 	mux.Handle("GET /scenarios", s.private(s.scenarios))
 	mux.Handle("POST /scenarios", s.privateLimit(maxScenariosForm, s.saveScenarios))
 	mux.Handle("GET /report", s.private(s.report))
@@ -417,7 +418,7 @@ func (s *Server) page(r *http.Request, q *req, title, nav string) views.Page {
 var noticeKeys = map[string]bool{
 	"setup.done": true, "logout.done": true, "ticket.cancelled": true, "pay.resolved": true,
 	"pay.aborted": true, "pay.abort_offline": true, "term.renamed": true, "term.revoked_done": true,
-	"till.revoked": true, "till.retried": true, "set.saved": true, "set.changed": true,
+	"till.revoked": true, "till.retried": true, "till.callback_saved": true, "set.saved": true, "set.changed": true,
 }
 
 // redirect answers a form with a redirect to a page that shows notice.

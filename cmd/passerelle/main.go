@@ -34,7 +34,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "run the gateway", runGateway},
-		{"till", "manage till keys: add, list, revoke", tillCommand},
+		{"till", "manage till keys: add, list, callback, revoke", tillCommand},
 		{"terminal", "pair and manage terminals: code, list, rename, revoke", terminalCommand},
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
 		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},

@@ -26,7 +26,7 @@ func openStore(ctx context.Context, data string, stderr io.Writer) (*store.Store
 
 func tillCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: passerelle till add NAME [--callback URL] [--admin] | list | revoke NAME")
+		fmt.Fprintln(stderr, "usage: passerelle till add NAME [--callback URL] [--admin] | list | callback NAME URL|none | revoke NAME")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("till "+args[0], flag.ContinueOnError)
@@ -34,17 +34,21 @@ func tillCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	data := dataFlag(fs)
 	callback := fs.String("callback", "", "webhook URL that receives the till's events (add)")
 	admin := fs.Bool("admin", false, "the key sees every till's tickets and events (add)")
-	// Flags may come before or after NAME: parse, take NAME, parse the rest.
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
-	}
-	rest := fs.Args()
-	var name string
-	if len(rest) > 0 {
-		name = rest[0]
-		if err := fs.Parse(rest[1:]); err != nil {
+	// Flags may come before, between or after the operands (NAME, and the
+	// URL of till callback).
+	var operands []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
 			return errUsage
 		}
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		operands, rest = append(operands, rest[0]), rest[1:]
+	}
+	var name string
+	if len(operands) > 0 {
+		name, operands = operands[0], operands[1:]
 	}
 	st, err := openStore(ctx, *data, stderr)
 	if err != nil {
@@ -81,6 +85,8 @@ func tillCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", t.Name, state, t.Admin, t.CallbackURL, t.CreatedAt.Format(time.RFC3339))
 		}
 		return tw.Flush()
+	case "callback":
+		return tillCallback(ctx, tills, name, operands, stdout)
 	case "revoke":
 		if name == "" {
 			return fmt.Errorf("till revoke: a NAME is required")
@@ -90,7 +96,36 @@ func tillCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		fmt.Fprintf(stdout, "till %q revoked: its key no longer works\n", name)
 	default:
-		return fmt.Errorf("till: unknown subcommand %q (add, list, revoke)", args[0])
+		return fmt.Errorf("till: unknown subcommand %q (add, list, callback, revoke)", args[0])
+	}
+	return nil
+}
+
+// tillCallback sets a till's callback URL, or clears it with "none". A
+// till that had none is given its webhook secret, which nobody saw yet.
+func tillCallback(ctx context.Context, tills *gateway.Tills, name string, operands []string, stdout io.Writer) error {
+	if name == "" || len(operands) != 1 {
+		return fmt.Errorf("till callback: a NAME and a URL (or none) are required")
+	}
+	callback := operands[0]
+	if callback == "none" {
+		callback = ""
+	}
+	before, err := tills.Find(ctx, name)
+	if err != nil {
+		return fmt.Errorf("till callback: %w", err)
+	}
+	t, err := tills.SetCallback(ctx, name, callback)
+	if err != nil {
+		return fmt.Errorf("till callback: %w", err)
+	}
+	if callback == "" {
+		fmt.Fprintf(stdout, "till %q has no callback now: webhooks stop\n", t.Name)
+		return nil
+	}
+	fmt.Fprintf(stdout, "till %q posts its events to %s; events not yet delivered go there\n", t.Name, callback)
+	if before.CallbackURL == "" {
+		fmt.Fprintf(stdout, "webhook secret (verifies Passerelle-Signature): %s\n", t.WebhookSecret)
 	}
 	return nil
 }

@@ -300,6 +300,8 @@ var messages = map[string][2]string{
 	"till.delivered":       {"À jour (n° %d)", "Up to date (#%d)"},
 	"till.retry":           {"Réessayer", "Retry"},
 	"till.retried":         {"La livraison est relancée.", "Delivery is retried."},
+	"till.callback_saved":  {"L'URL de rappel est enregistrée.", "The callback URL is saved."},
+	"till.callback_set":    {"Webhooks de « %s » activés", "Webhooks of \"%s\" turned on"},
 	"till.revoke_confirm":  {"Révoquer ? Sa clé cessera de fonctionner aussitôt.", "Revoke? Its key stops working at once."},
 	"till.revoked":         {"La caisse est révoquée.", "The till is revoked."},
 	"till.add":             {"Ajouter une caisse", "Add a till"},

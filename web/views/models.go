@@ -192,6 +192,12 @@ type Tills struct {
 	Errors   Errors
 	Created  *CreatedTill
 	CanRetry bool
+	// Editing is the callback URL typed for a till, by ID, when it was
+	// refused.
+	Editing map[string]string
+	// Secret is shown once a till that had no callback URL gets one: its
+	// webhook secret was never shown.
+	Secret *CreatedTill
 }
 
 // KeyRow is one key of the scenario mapping.

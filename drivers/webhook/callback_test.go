@@ -1,0 +1,111 @@
+package webhook_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// A callback set on a till that had none starts with the next event; a
+// callback changed while deliveries fail takes the backlog.
+func TestCallbackSetLater(t *testing.T) {
+	ctx := context.Background()
+	e := openEnv(t, dbPath(t))
+	till := addTill(t, e, "Caisse 1", "")
+	for _, ref := range []string{"1", "2", "3"} {
+		submit(t, e, till, ref, 1)
+	}
+	run(t, fast(e))
+
+	wrong := newReceiver(func(int, delivery) int { return http.StatusNotFound })
+	wrongSrv := httptest.NewServer(wrong)
+	defer wrongSrv.Close()
+	if _, err := e.tills.SetCallback(ctx, till.Name, wrongSrv.URL+"/wrong"); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, e, till, "4", 1)
+	backlog := eventsOf(t, e, till)[3:]
+	waitUntil(t, "a failed delivery to the wrong URL", func() bool { return len(wrong.deliveries()) >= 2 })
+	for _, d := range wrong.deliveries() {
+		if d.seq != backlog[0].Seq {
+			t.Fatalf("the new callback was sent event %d; the first since it was set is %d", d.seq, backlog[0].Seq)
+		}
+	}
+
+	right := newReceiver(nil)
+	rightSrv := httptest.NewServer(right)
+	defer rightSrv.Close()
+	if _, err := e.tills.SetCallback(ctx, till.Name, rightSrv.URL+"/hook"); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, e, till, "5", 1)
+	want := eventsOf(t, e, till)[3:]
+	right.waitFor(t, want[len(want)-1].Seq)
+	checkExactlyOnce(t, till, right.acked(), want)
+}
+
+// Bad input is refused and changes nothing.
+func TestSetCallbackRefusals(t *testing.T) {
+	ctx := context.Background()
+	e := openEnv(t, dbPath(t))
+	till := addTill(t, e, "Caisse 1", "https://till.example/hook")
+	gone := addTill(t, e, "Ancienne", "")
+	if err := e.tills.Revoke(ctx, gone.Name); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, till, url string
+		want            func(error) bool
+	}{
+		{"not a URL", till.Name, "till.example/hook", isValidation},
+		{"another scheme", till.Name, "ftp://till.example/hook", isValidation},
+		{"no host", till.Name, "https:///hook", isValidation},
+		{"too long", till.Name, "https://till.example/" + strings.Repeat("a", gateway.MaxCallbackURLLen), isValidation},
+		{"unknown till", "Personne", "https://till.example/hook", func(err error) bool { return errors.Is(err, gateway.ErrNotFound) }},
+		{"revoked till", gone.Name, "https://till.example/hook", func(err error) bool {
+			var c *gateway.ConflictError
+			return errors.As(err, &c)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := e.tills.SetCallback(ctx, tt.till, tt.url); !tt.want(err) {
+				t.Errorf("SetCallback(%q, %.40q): %v", tt.till, tt.url, err)
+			}
+		})
+	}
+	got, err := e.st.TillByName(ctx, till.Name)
+	if err != nil || got.CallbackURL != "https://till.example/hook" {
+		t.Errorf("after the refusals the callback is %q (%v)", got.CallbackURL, err)
+	}
+	if _, err := e.tills.SetCallback(ctx, till.Name, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.st.TillByName(ctx, till.Name); got.CallbackURL != "" {
+		t.Errorf("after clearing it the callback is %q", got.CallbackURL)
+	}
+}
+
+func isValidation(err error) bool {
+	var v *gateway.ValidationError
+	return errors.As(err, &v)
+}
+
+// waitUntil polls cond: a bound on a deliverer that stopped, not a speed
+// check.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
