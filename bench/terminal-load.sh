@@ -16,10 +16,11 @@
 # result→ack p99 < 20 ms, RSS < 80 MB.
 #
 # Knobs (environment): TERMINALS (default 200), RATE (tickets/s, default
-# 100), DURATION (seconds, default 30), KEY (F1 or F2, default F1), PICK
-# (first or random, default random), CLAIM (true: a terminal leaves the
-# tickets another took, as waiters paying their own tables; false: they
-# all reach for the same; default true), THINK (each screen's look,
+# 100), DURATION (seconds, default 30), KEY (F1, F2, or F1,F2 for half the
+# terminals each; default F1, the worst case: every terminal on a list),
+# PICK (first or random, default random), CLAIM (true: a terminal leaves
+# the tickets another took, as waiters paying their own tables; false:
+# they all reach for the same; default true), THINK (each screen's look,
 # default 300ms).
 #
 # Usage: bench/terminal-load.sh

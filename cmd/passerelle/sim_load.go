@@ -51,7 +51,7 @@ func simTerminals(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	rawURL := fs.String("url", "http://localhost:8420", "the gateway's base URL: http:// or https://")
 	codesPath := fs.String("codes", "", "file of pairing codes, one per line; - for standard input")
 	count := fs.Int("count", 0, "how many terminals; default one per code")
-	key := fs.String("key", "F1", "the scenario's key, F1 or F2; none to stay idle")
+	key := fs.String("key", "F1", "the scenario's key, F1 or F2; several, such as F1,F2, shared out among the terminals; none to stay idle")
 	pick := fs.String("pick", terminalsim.PickRandom, "which ticket of a list to take: first or random")
 	claim := fs.Bool("claim", true, "leave the tickets another of these terminals took, as waiters paying their own tables do; false: all reach for the same")
 	think := fs.Duration("think", 300*time.Millisecond, "how long a waiter looks at a screen, give or take half")
@@ -90,8 +90,12 @@ func simTerminals(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if strings.EqualFold(*key, "none") {
 		*key = ""
-	} else if !simKeyName.MatchString(*key) {
-		return fmt.Errorf("sim terminals: --key must be a key such as F1, or none, not %q", *key)
+	} else {
+		for k := range strings.SplitSeq(*key, ",") {
+			if !simKeyName.MatchString(k) {
+				return fmt.Errorf("sim terminals: --key must be keys such as F1 or F1,F2, or none, not %q", *key)
+			}
+		}
 	}
 	if *tillKey == "" {
 		*tillKey = os.Getenv("PASSERELLE_TILL_KEY")

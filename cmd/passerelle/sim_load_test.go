@@ -91,7 +91,9 @@ func TestSimTerminalsFlags(t *testing.T) {
 	}{
 		{nil, "--codes is required"},
 		{[]string{"--codes", codes, "--pick", "last"}, "--pick must be first or random"},
-		{[]string{"--codes", codes, "--key", "X"}, "--key must be a key"},
+		{[]string{"--codes", codes, "--key", "X"}, "--key must be keys"},
+		{[]string{"--codes", codes, "--key", "F1,X"}, "--key must be keys"},
+		{[]string{"--codes", codes, "--key", "F1,"}, "--key must be keys"},
 		{[]string{"--codes", codes, "--count", "2"}, "only 1 codes"},
 		{[]string{"--codes", codes, "--till-rate", "10"}, "needs a till key"},
 		{[]string{"--codes", filepath.Join(t.TempDir(), "none")}, "no such file"},

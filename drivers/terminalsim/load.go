@@ -38,8 +38,11 @@ type Load struct {
 	// DialConcurrency bounds the hellos in flight while connecting; 16 if 0.
 	DialConcurrency int
 	// Key starts the scenario each terminal runs in a loop: F1 takes a
-	// ticket from the list, F2 types a table number. "" keeps the terminals
-	// idle: connected, answering pings, nothing more.
+	// ticket from the list, F2 types a table number. Several keys, comma
+	// separated ("F1,F2"), are shared out among the terminals in turn: a
+	// shop where some waiters pick from the list and others type a table.
+	// "" keeps the terminals idle: connected, answering pings, nothing
+	// more.
 	Key string
 	// Pick is PickFirst or PickRandom (the default) for menus.
 	Pick string
@@ -306,9 +309,10 @@ func (f *Fleet) Run(ctx context.Context, d time.Duration) LoadReport {
 		if f.l.Claim {
 			cl = &claims{until: map[string]time.Time{}}
 		}
+		keys := strings.Split(f.l.Key, ",")
 		var wg sync.WaitGroup
 		for i, t := range f.terms {
-			w := &worker{l: &f.l, t: t, st: st, stop: stop, claims: cl,
+			w := &worker{l: &f.l, t: t, st: st, stop: stop, claims: cl, key: strings.TrimSpace(keys[i%len(keys)]),
 				rng: rand.New(rand.NewPCG(f.l.Seed, uint64(i)))}
 			wg.Go(func() { w.run(ctx) })
 		}
@@ -334,6 +338,7 @@ type worker struct {
 	stop   time.Time
 	claims *claims // nil: the terminals do not coordinate
 	took   string  // the ticket this terminal claimed in its scenario
+	key    string  // the scenario this terminal runs
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -374,7 +379,7 @@ func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
 
 // scenario runs one scenario from the key press to done.
 func (w *worker) scenario(ctx context.Context) {
-	if err := w.t.Start(w.l.Key); err != nil {
+	if err := w.t.Start(w.key); err != nil {
 		w.lost(ctx)
 		return
 	}
