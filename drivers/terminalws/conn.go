@@ -213,6 +213,9 @@ func (c *conn) writer() {
 	defer ping.Stop()
 	write := func(m any) bool {
 		c.ws.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		if sc, ok := m.(gateway.Screen); ok && len(sc.Items) > 0 {
+			return c.h.menus.writeMenu(c.ws, sc) == nil
+		}
 		return c.ws.WriteJSON(m) == nil
 	}
 	for {

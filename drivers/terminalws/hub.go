@@ -53,6 +53,7 @@ type Hub struct {
 	upgrader websocket.Upgrader
 	mu       sync.Mutex
 	conns    map[string]*conn // by terminal ID
+	menus    menuCache
 	wg       sync.WaitGroup
 	// ctx ends every connection when Run returns: hijacked connections are
 	// not stopped by the HTTP server's shutdown.

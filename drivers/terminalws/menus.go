@@ -1,0 +1,75 @@
+package terminalws
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// menuCache remembers the JSON of the last menus' items. The engine shares
+// one menu between the sessions that show it, the same slice for each, so
+// at a change the items are encoded once rather than once per terminal:
+// that was most of the cost of refreshing 200 terminals' lists.
+type menuCache struct {
+	mu      sync.Mutex
+	entries [menuCacheSize]encodedMenu
+	next    int
+}
+
+// menuCacheSize is how many menus are remembered: the lists terminals show
+// at once (one per pick_ticket step of the scenarios, most of the time).
+const menuCacheSize = 4
+
+type encodedMenu struct {
+	items []gateway.MenuItem
+	json  []byte
+}
+
+// encode returns the JSON of items, from the cache if they are the very
+// slice encoded before. Only identity is checked: a menu's items are
+// never changed once shown.
+func (c *menuCache) encode(items []gateway.MenuItem) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if len(e.items) == len(items) && &e.items[0] == &items[0] {
+			return e.json, nil
+		}
+	}
+	b, err := json.Marshal(items)
+	if err != nil {
+		return nil, err
+	}
+	c.entries[c.next] = encodedMenu{items: items, json: b}
+	c.next = (c.next + 1) % menuCacheSize
+	return b, nil
+}
+
+// writeMenu writes a screen with items: the screen's other fields, then
+// its items from the cache, last.
+func (c *menuCache) writeMenu(ws *websocket.Conn, sc gateway.Screen) error {
+	items, err := c.encode(sc.Items)
+	if err != nil {
+		return err
+	}
+	sc.Items = nil
+	head, err := json.Marshal(sc)
+	if err != nil {
+		return err
+	}
+	w, err := ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	// head is an object: its closing brace makes way for the items.
+	for _, b := range [][]byte{head[:len(head)-1], []byte(`,"items":`), items, []byte("}")} {
+		if _, err := w.Write(b); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
