@@ -24,6 +24,7 @@ type conn struct {
 	in      chan []byte   // from the reader
 	changed chan string   // ticket IDs whose screens may need a refresh
 	missed  atomic.Bool   // changed was full: an ID was dropped
+	kick    chan struct{} // wakes the loop for a dropped ID
 	done    chan struct{} // closed when the connection ends
 	once    sync.Once
 	reason  string
@@ -34,7 +35,7 @@ type conn struct {
 
 func newConn(h *Hub, ws *websocket.Conn, addr string) *conn {
 	return &conn{h: h, ws: ws, addr: addr, out: make(chan any, OutboxSize), in: make(chan []byte),
-		changed: make(chan string, 64), done: make(chan struct{}),
+		changed: make(chan string, 64), kick: make(chan struct{}, 1), done: make(chan struct{}),
 		bucket: tokenBucket{rate: h.c.RateLimit, burst: h.c.RateBurst, tokens: h.c.RateBurst}}
 }
 
@@ -64,7 +65,13 @@ func (c *conn) ticketChanged(id string) {
 	select {
 	case c.changed <- id:
 	default:
+		// The loop may have drained the queue since: the kick makes sure
+		// it sees the flag.
 		c.missed.Store(true)
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -102,19 +109,24 @@ func (c *conn) loop(ctx context.Context) {
 		case data := <-c.in:
 			c.handle(ctx, data)
 		case id := <-c.changed:
-			if err := c.sess.TicketsChanged(ctx, c.moreChanged(id)); err != nil {
-				c.h.c.Log.Error("refresh terminal screen", "terminal", c.term.Name, "err", err)
-			}
+			c.refresh(ctx, c.moreChanged([]string{id}))
+		case <-c.kick:
+			c.refresh(ctx, c.moreChanged([]string{}))
 		}
 	}
 }
 
-// moreChanged returns id with the other ticket IDs already queued, each
+func (c *conn) refresh(ctx context.Context, ids []string) {
+	if err := c.sess.TicketsChanged(ctx, ids); err != nil {
+		c.h.c.Log.Error("refresh terminal screen", "terminal", c.term.Name, "err", err)
+	}
+}
+
+// moreChanged returns ids with the other ticket IDs already queued, each
 // once: a burst of changes (a till posting fast, payments on other
 // terminals) then costs one refresh, not one per change. It returns nil,
 // any ticket, if some were dropped.
-func (c *conn) moreChanged(id string) []string {
-	ids := []string{id}
+func (c *conn) moreChanged(ids []string) []string {
 	for {
 		select {
 		case id := <-c.changed:
