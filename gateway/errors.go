@@ -10,6 +10,9 @@ import (
 var (
 	ErrNotFound     = errors.New("not found")
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrCursorMoved is a webhook cursor saved from where it no longer is:
+	// the till's callback URL changed meanwhile.
+	ErrCursorMoved = errors.New("webhook cursor moved")
 )
 
 // ConflictError says why a change was refused because of the ticket's state.

@@ -90,39 +90,46 @@ func checkCallbackURL(fe *fieldErrors, raw string) {
 	}
 }
 
-// SetCallback gives a till another callback URL, or none ("").
+// SetCallback gives a till another callback URL, or none (""). It returns
+// the till as it was before and as it is now.
 //
 // Events not yet delivered go to the new URL: a manager who fixes a wrong
 // URL wants the backlog to arrive. A till that had no URL starts with the
 // next event, not with every event it ever had: it can read those from
 // the event stream with ?after=.
-func (s *Tills) SetCallback(ctx context.Context, name, callbackURL string) (Till, error) {
+func (s *Tills) SetCallback(ctx context.Context, name, callbackURL string) (before, after Till, err error) {
 	var fe fieldErrors
 	checkCallbackURL(&fe, callbackURL)
 	if err := fe.err(); err != nil {
-		return Till{}, err
+		return Till{}, Till{}, err
 	}
 	t, err := s.Find(ctx, name)
 	if err != nil {
-		return Till{}, err
+		return Till{}, Till{}, err
 	}
-	if t.RevokedAt != nil {
-		return Till{}, Conflict("till %q is revoked", name)
-	}
+	// Decided inside the transaction: another SetCallback may have
+	// committed since Find.
 	err = s.store.Update(ctx, func(tx Tx) error {
+		if before, err = tx.TillByID(ctx, t.ID); err != nil {
+			return err
+		}
+		if before.RevokedAt != nil {
+			return Conflict("till %q is revoked", name)
+		}
 		if err := tx.SetTillCallback(ctx, t.ID, callbackURL); err != nil {
 			return err
 		}
-		if t.CallbackURL == "" && callbackURL != "" {
+		if before.CallbackURL == "" && callbackURL != "" {
 			return tx.SkipWebhooks(ctx, t.ID)
 		}
 		return nil
 	})
 	if err != nil {
-		return Till{}, err
+		return Till{}, Till{}, err
 	}
-	t.CallbackURL = callbackURL
-	return t, nil
+	after = before
+	after.CallbackURL = callbackURL
+	return before, after, nil
 }
 
 // Find returns the till named name.

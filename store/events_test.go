@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -90,10 +91,22 @@ func TestWebhookCursor(t *testing.T) {
 		{TillID: a.ID, DeliveredSeq: 5, Attempts: 2, LastError: "HTTP 503 — indisponible", LastAttempt: at},
 		{TillID: a.ID, DeliveredSeq: 9, Attempts: 0, LastAttempt: at.Add(time.Second)},
 	}
+	from := map[string]int64{}
 	for _, c := range saves {
-		if err := s.SaveWebhookCursor(ctx, c); err != nil {
+		if err := s.SaveWebhookCursor(ctx, c, from[c.TillID], a.CallbackURL); err != nil {
 			t.Fatal(err)
 		}
+		from[c.TillID] = c.DeliveredSeq
+	}
+	// A save from where the cursor no longer is saves nothing.
+	stale := gateway.WebhookCursor{TillID: a.ID, DeliveredSeq: 6, LastAttempt: at}
+	if err := s.SaveWebhookCursor(ctx, stale, 5, a.CallbackURL); !errors.Is(err, gateway.ErrCursorMoved) {
+		t.Errorf("a save from a stale cursor: %v", err)
+	}
+	// Nor does one for a URL that is no longer the till's.
+	stale.DeliveredSeq = 10
+	if err := s.SaveWebhookCursor(ctx, stale, 9, "http://127.0.0.1:1/old"); !errors.Is(err, gateway.ErrCursorMoved) {
+		t.Errorf("a save for an old URL: %v", err)
 	}
 	if seq, err := s.WebhookCursor(ctx, a.ID); err != nil || seq != 9 {
 		t.Errorf("cursor of a: %d, %v; want 9", seq, err)
@@ -109,7 +122,7 @@ func TestWebhookCursor(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("cursors:\n got %+v\nwant %+v", got, want)
 	}
-	if err := s.SaveWebhookCursor(ctx, gateway.WebhookCursor{TillID: "till_nobody", DeliveredSeq: 1}); err == nil {
+	if err := s.SaveWebhookCursor(ctx, gateway.WebhookCursor{TillID: "till_nobody", DeliveredSeq: 1}, 0, ""); err == nil {
 		t.Error("a cursor was saved for an unknown till")
 	}
 }

@@ -86,6 +86,11 @@ func (t *txn) RevokeTill(_ context.Context, id string, at time.Time) error {
 	return nil
 }
 
+// TillByID implements gateway.Tx.
+func (t *txn) TillByID(_ context.Context, id string) (gateway.Till, error) {
+	return scanTill(t.tx.QueryRowContext(t.ctx, "SELECT "+tillColumns+" FROM tills WHERE id = ?", id))
+}
+
 // SetTillCallback implements gateway.Tx.
 func (t *txn) SetTillCallback(_ context.Context, id, url string) error {
 	res, err := t.exec("UPDATE tills SET callback_url = ? WHERE id = ?", url, id)

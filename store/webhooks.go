@@ -47,16 +47,26 @@ func (s *Store) WebhookCursors(ctx context.Context) ([]gateway.WebhookCursor, er
 	return out, rows.Err()
 }
 
-// SaveWebhookCursor records where delivery to a till stands.
-func (s *Store) SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor) error {
+// SaveWebhookCursor records where delivery to a till's callback url
+// stands. It saves only if url is still the till's and the cursor is still
+// at from (no cursor counts as 0); otherwise it returns
+// gateway.ErrCursorMoved and saves nothing: the callback URL changed
+// meanwhile, and with it where delivery starts and goes.
+func (s *Store) SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor, from int64, url string) error {
 	return s.Update(ctx, func(tx gateway.Tx) error {
-		_, err := tx.(*txn).exec(`INSERT INTO webhook_cursors (till_id, delivered_seq, attempts, last_error, last_attempt)
-			VALUES (?, ?, ?, ?, ?)
+		// The WHERE of the SELECT also keeps SQLite from reading ON
+		// CONFLICT as a join.
+		res, err := tx.(*txn).exec(`INSERT INTO webhook_cursors (till_id, delivered_seq, attempts, last_error, last_attempt)
+			SELECT ?, ?, ?, ?, ? WHERE (SELECT callback_url FROM tills WHERE id = ?) = ?
 			ON CONFLICT (till_id) DO UPDATE SET delivered_seq = excluded.delivered_seq,
-				attempts = excluded.attempts, last_error = excluded.last_error, last_attempt = excluded.last_attempt`,
-			c.TillID, c.DeliveredSeq, c.Attempts, c.LastError, formatTime(c.LastAttempt))
+				attempts = excluded.attempts, last_error = excluded.last_error, last_attempt = excluded.last_attempt
+			WHERE webhook_cursors.delivered_seq = ?`,
+			c.TillID, c.DeliveredSeq, c.Attempts, c.LastError, formatTime(c.LastAttempt), c.TillID, url, from)
 		if err != nil {
 			return fmt.Errorf("store: save webhook cursor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: till %s: %w", c.TillID, gateway.ErrCursorMoved)
 		}
 		return nil
 	})

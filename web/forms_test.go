@@ -258,6 +258,12 @@ func TestTillCallbackForm(t *testing.T) {
 	if r := c.post("/tills/"+hook+"/callback", formOf("callback_url", "")); r.StatusCode != http.StatusSeeOther || callback(hook) != "" {
 		t.Fatalf("cleared: %d, callback %q", r.StatusCode, callback(hook))
 	}
+	s.retrier.mu.Lock()
+	rescans := s.retrier.rescans
+	s.retrier.mu.Unlock()
+	if rescans != 2 {
+		t.Errorf("the deliveries were told of %d changes of URL, want 2", rescans)
+	}
 
 	// Caisse 1 was created without a callback: nobody saw its secret.
 	r = c.post("/tills/"+s.till.ID+"/callback", formOf("callback_url", "https://caisse.example/hook"))

@@ -99,13 +99,20 @@ func (s *settings) SaveShop(_ context.Context, shop gateway.Shop) error {
 }
 
 type retrier struct {
-	mu    sync.Mutex
-	tills []string
+	mu      sync.Mutex
+	tills   []string
+	rescans int
 }
 
 func (r *retrier) Retry(id string) {
 	r.mu.Lock()
 	r.tills = append(r.tills, id)
+	r.mu.Unlock()
+}
+
+func (r *retrier) Rescan() {
+	r.mu.Lock()
+	r.rescans++
 	r.mu.Unlock()
 }
 
@@ -308,7 +315,7 @@ func (s *shop) busy() busyShop {
 		s.t.Fatal(err)
 	}
 	if err := s.st.SaveWebhookCursor(ctx, gateway.WebhookCursor{TillID: b.hookTill.ID, DeliveredSeq: 3, Attempts: 4,
-		LastError: "callback answered 502 Bad Gateway", LastAttempt: s.clock.Now()}); err != nil {
+		LastError: "callback answered 502 Bad Gateway", LastAttempt: s.clock.Now()}, 0, b.hookTill.CallbackURL); err != nil {
 		s.t.Fatal(err)
 	}
 	old, _, err := s.tills.Add(ctx, gateway.NewTill{Name: "Old till"})

@@ -85,7 +85,7 @@ func (s *Server) tillByID(ctx context.Context, id string) (gateway.Till, error) 
 }
 
 // setTillCallback gives a till another callback URL. A till that had none
-// gets its webhook secret shown, which nobody saw until then.
+// gets its webhook secret shown: it needs it to check the signatures.
 func (s *Server) setTillCallback(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
 	t, err := s.tillByID(ctx, r.PathValue("id"))
@@ -93,7 +93,7 @@ func (s *Server) setTillCallback(w http.ResponseWriter, r *http.Request, q *req)
 		return err
 	}
 	callback := strings.TrimSpace(r.PostForm.Get("callback_url"))
-	updated, err := s.c.Tills.SetCallback(ctx, t.Name, callback)
+	before, updated, err := s.c.Tills.SetCallback(ctx, t.Name, callback)
 	var ve *gateway.ValidationError
 	var conflict *gateway.ConflictError
 	status, msg := 0, ""
@@ -105,9 +105,12 @@ func (s *Server) setTillCallback(w http.ResponseWriter, r *http.Request, q *req)
 	case err != nil:
 		return err
 	}
-	showSecret := status == 0 && t.CallbackURL == "" && callback != ""
+	showSecret := status == 0 && before.CallbackURL == "" && callback != ""
 	if status == 0 {
 		s.c.Log.Info("till callback set from the admin page", "till", t.Name, "callback", callback != "")
+		if s.c.Webhooks != nil {
+			s.c.Webhooks.Rescan()
+		}
 		if !showSecret {
 			redirect(w, r, "/tills", "till.callback_saved")
 			return nil

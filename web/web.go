@@ -61,9 +61,11 @@ type Settings interface {
 	SaveShop(ctx context.Context, shop gateway.Shop) error
 }
 
-// Webhooks wakes a till's webhook delivery out of its backoff.
+// Webhooks wakes a till's webhook delivery out of its backoff, and has the
+// deliveries follow a changed callback URL at once.
 type Webhooks interface {
 	Retry(tillID string)
+	Rescan()
 }
 
 // Discovery lists the terminals seen on the network that are not paired.

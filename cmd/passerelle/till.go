@@ -102,7 +102,8 @@ func tillCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // tillCallback sets a till's callback URL, or clears it with "none". A
-// till that had none is given its webhook secret, which nobody saw yet.
+// till that had none is given its webhook secret: it needs it to check the
+// signatures.
 func tillCallback(ctx context.Context, tills *gateway.Tills, name string, operands []string, stdout io.Writer) error {
 	if name == "" || len(operands) != 1 {
 		return fmt.Errorf("till callback: a NAME and a URL (or none) are required")
@@ -111,11 +112,7 @@ func tillCallback(ctx context.Context, tills *gateway.Tills, name string, operan
 	if callback == "none" {
 		callback = ""
 	}
-	before, err := tills.Find(ctx, name)
-	if err != nil {
-		return fmt.Errorf("till callback: %w", err)
-	}
-	t, err := tills.SetCallback(ctx, name, callback)
+	before, t, err := tills.SetCallback(ctx, name, callback)
 	if err != nil {
 		return fmt.Errorf("till callback: %w", err)
 	}
@@ -123,7 +120,8 @@ func tillCallback(ctx context.Context, tills *gateway.Tills, name string, operan
 		fmt.Fprintf(stdout, "till %q has no callback now: webhooks stop\n", t.Name)
 		return nil
 	}
-	fmt.Fprintf(stdout, "till %q posts its events to %s; events not yet delivered go there\n", t.Name, callback)
+	// A running gateway rereads the tills' URLs every few seconds.
+	fmt.Fprintf(stdout, "till %q posts its events to %s within seconds; events not yet delivered go there\n", t.Name, callback)
 	if before.CallbackURL == "" {
 		fmt.Fprintf(stdout, "webhook secret (verifies Passerelle-Signature): %s\n", t.WebhookSecret)
 	}

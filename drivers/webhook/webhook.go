@@ -12,6 +12,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,7 +29,9 @@ import (
 type Store interface {
 	Tills(ctx context.Context) ([]gateway.Till, error)
 	WebhookCursor(ctx context.Context, tillID string) (int64, error)
-	SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor) error
+	// SaveWebhookCursor saves c if url is still the till's and the cursor
+	// still at from, else returns gateway.ErrCursorMoved.
+	SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor, from int64, url string) error
 }
 
 // Config holds what New needs. Zero durations take the defaults.
@@ -46,8 +49,9 @@ type Config struct {
 type Deliverer struct {
 	c Config
 
-	mu   sync.Mutex
-	wake map[string]chan struct{} // by till: closed by Retry to cut a backoff short
+	mu     sync.Mutex
+	wake   map[string]chan struct{} // by till: closed by Retry to cut a backoff short
+	rescan chan struct{}            // Rescan's poke
 }
 
 // New returns a Deliverer.
@@ -64,15 +68,16 @@ func New(c Config) *Deliverer {
 	if c.Rescan == 0 {
 		c.Rescan = 5 * time.Second
 	}
-	return &Deliverer{c: c, wake: map[string]chan struct{}{}}
+	return &Deliverer{c: c, wake: map[string]chan struct{}{}, rescan: make(chan struct{}, 1)}
 }
 
 // Run delivers until ctx is done. A till added, revoked or given another
-// callback URL is picked up at the next rescan.
+// callback URL is picked up at the next rescan, or at once after Rescan.
 func (d *Deliverer) Run(ctx context.Context) error {
 	type loop struct {
 		url    string
 		cancel context.CancelFunc
+		done   chan struct{}
 	}
 	loops := map[string]loop{}
 	var wg sync.WaitGroup
@@ -94,8 +99,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				}
 			}
 			for id, l := range loops {
-				if t, ok := want[id]; !ok || t.CallbackURL != l.url {
+				if t, ok := want[id]; !ok || t.CallbackURL != l.url || ended(l.done) {
+					// Its replacement starts once it has stopped: two
+					// loops of one till would race for its cursor.
 					l.cancel()
+					<-l.done
 					delete(loops, id)
 				}
 			}
@@ -104,10 +112,12 @@ func (d *Deliverer) Run(ctx context.Context) error {
 					continue
 				}
 				lctx, cancel := context.WithCancel(ctx)
-				loops[id] = loop{url: t.CallbackURL, cancel: cancel}
+				l := loop{url: t.CallbackURL, cancel: cancel, done: make(chan struct{})}
+				loops[id] = l
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					defer close(l.done)
 					d.deliverTill(lctx, t)
 				}()
 			}
@@ -119,28 +129,20 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-tick.C:
+		case <-d.rescan:
 		}
 	}
 }
 
-// deliverTill returns only when ctx is done: Run does not restart a loop
-// that ended, so a store error (a full disk, a lock held too long) is waited
+// deliverTill returns when ctx is done, or when the till's cursor moved
+// with its callback URL (then Run starts it again, from the new cursor to
+// the new URL). A store error (a full disk, a lock held too long) is waited
 // out here like a till that does not answer.
 func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 	log := d.c.Log.With("till", till.Name)
-	var cursor int64
-	for fails := 1; ; fails++ {
-		var err error
-		if cursor, err = d.c.Store.WebhookCursor(ctx, till.ID); err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		log.Error("webhook: read cursor", "err", err)
-		if !sleep(ctx, Backoff(fails, d.c.MinBackoff, d.c.MaxBackoff)) {
-			return
-		}
+	cursor, err := d.readCursor(ctx, till, log)
+	if err != nil {
+		return
 	}
 	attempts := 0
 	for {
@@ -160,6 +162,9 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 		// backoff that follows.
 		retry := d.retried(till.ID)
 		err = d.post(ctx, till, e)
+		if err != nil && ctx.Err() != nil {
+			return // cut short by the stop, not the till's failure
+		}
 		attempts++
 		state := gateway.WebhookCursor{TillID: till.ID, DeliveredSeq: cursor, Attempts: attempts, LastAttempt: time.Now().UTC()}
 		if err == nil {
@@ -169,7 +174,15 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 		}
 		// Saved even when ctx has just ended: the till has the event, and a
 		// clean stop must not send it again after the restart.
-		if serr := d.c.Store.SaveWebhookCursor(context.WithoutCancel(ctx), state); serr != nil {
+		serr := d.c.Store.SaveWebhookCursor(context.WithoutCancel(ctx), state, cursor, till.CallbackURL)
+		if errors.Is(serr, gateway.ErrCursorMoved) {
+			// The callback URL changed meanwhile: this event is for the
+			// new one, from where the change put the cursor.
+			log.Info("webhook: the callback URL changed: delivery starts again")
+			d.Rescan()
+			return
+		}
+		if serr != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -187,6 +200,40 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 		if !sleepOr(ctx, wait, retry) {
 			return
 		}
+	}
+}
+
+// readCursor reads the till's cursor, trying again while the store fails,
+// until ctx is done.
+func (d *Deliverer) readCursor(ctx context.Context, till gateway.Till, log *slog.Logger) (int64, error) {
+	for fails := 1; ; fails++ {
+		cursor, err := d.c.Store.WebhookCursor(ctx, till.ID)
+		if err == nil || ctx.Err() != nil {
+			return cursor, err
+		}
+		log.Error("webhook: read cursor", "err", err)
+		if !sleep(ctx, Backoff(fails, d.c.MinBackoff, d.c.MaxBackoff)) {
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// ended reports whether done is closed.
+func ended(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Rescan has Run read the tills' callback URLs again now, rather than at
+// its next rescan: for a manager who has just changed one.
+func (d *Deliverer) Rescan() {
+	select {
+	case d.rescan <- struct{}{}:
+	default:
 	}
 }
 

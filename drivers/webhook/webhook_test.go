@@ -77,9 +77,14 @@ func fast(e *env) webhook.Config {
 // run starts a deliverer and returns what stops it, which returns once Run
 // has. It is also called when the test ends, before the store is closed.
 func run(t *testing.T, c webhook.Config) (stop func()) {
+	return runDeliverer(t, webhook.New(c))
+}
+
+// runDeliverer is run for a deliverer the test keeps.
+func runDeliverer(t *testing.T, d *webhook.Deliverer) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- webhook.New(c).Run(ctx) }()
+	go func() { done <- d.Run(ctx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -553,11 +558,11 @@ func (f *flaky) WebhookCursor(ctx context.Context, tillID string) (int64, error)
 	return f.Store.WebhookCursor(ctx, tillID)
 }
 
-func (f *flaky) SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor) error {
+func (f *flaky) SaveWebhookCursor(ctx context.Context, c gateway.WebhookCursor, from int64, url string) error {
 	if err := f.fail(&f.save); err != nil {
 		return err
 	}
-	return f.Store.SaveWebhookCursor(ctx, c)
+	return f.Store.SaveWebhookCursor(ctx, c, from, url)
 }
 
 // waitFailed waits until n more injected failures have happened.
