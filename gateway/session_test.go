@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -353,9 +354,7 @@ func TestSessionTicketChanged(t *testing.T) {
 	if _, _, err := l.payments.Record(ctx, other.ID, resultOf(p, gateway.PaymentApproved)); err != nil {
 		t.Fatal(err)
 	}
-	// nil is any ticket: what a terminal's driver passes when it lost
-	// track of which changed.
-	if err := d.s.TicketsChanged(ctx, nil); err != nil {
+	if err := d.s.TicketChanged(ctx, tk.ID); err != nil {
 		t.Fatal(err)
 	}
 	s2 := d.screen(gateway.ScreenTicket)
@@ -365,8 +364,25 @@ func TestSessionTicketChanged(t *testing.T) {
 	if err := d.s.Answer(ctx, s.ScreenID, "full"); !errors.Is(err, gateway.ErrNoScreen) {
 		t.Fatalf("answer to the old screen: %v, want no screen", err)
 	}
-	d.answer(s2, "full")
-	d.pay(3000)
+
+	// nil is any ticket: what a terminal's driver passes when it lost
+	// track of which changed.
+	p, _, err = l.payments.Start(ctx, other, tk.ID, 500, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.payments.Record(ctx, other.ID, resultOf(p, gateway.PaymentApproved)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.s.TicketsChanged(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	s3 := d.screen(gateway.ScreenTicket)
+	if *s3.Due != 2500 {
+		t.Fatalf("after a change to some ticket: %+v", s3)
+	}
+	d.answer(s3, "full")
+	d.pay(2500)
 }
 
 // A menu of tickets follows the open tickets; several open tickets on one
@@ -430,7 +446,8 @@ func TestSessionFullMenu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions := gateway.NewSessions(l.st, l.payments, func() gateway.ScenarioSet { return set }, linePrinter{}, l.clk.Now)
+	reads := &countingStore{Store: l.st}
+	sessions := gateway.NewSessions(reads, l.payments, func() gateway.ScenarioSet { return set }, linePrinter{}, l.clk.Now)
 	changed := func(id string) {
 		t.Helper()
 		seq, err := l.st.LastSeq(ctx)
@@ -453,12 +470,19 @@ func TestSessionFullMenu(t *testing.T) {
 		}
 	}
 
+	if n := reads.lists.Load(); n != 1 {
+		t.Fatalf("two sessions read the list %d times, want once", n)
+	}
+
 	late := l.ticket(t, "999", 2500)
 	changed(late.ID)
 	for i, s := range ss {
 		if err := s.TicketChanged(ctx, late.ID); err != nil || len(outs[i].take()) != 0 {
 			t.Fatalf("a ticket past the end of a full menu: %v, and the screen changed", err)
 		}
+	}
+	if n := reads.lists.Load(); n != 1 {
+		t.Fatalf("a ticket past the end of a full menu had the list read again (%d reads)", n)
 	}
 
 	p := l.start(t, first, 1000)
@@ -476,4 +500,18 @@ func TestSessionFullMenu(t *testing.T) {
 			t.Fatalf("after the first ticket is paid, the menu runs %v … %v", m.Items[0], last)
 		}
 	}
+	if n := reads.lists.Load(); n != 2 {
+		t.Fatalf("a change on the menu: %d reads in all, want 2", n)
+	}
+}
+
+// countingStore is the real store, counting the lists read from it.
+type countingStore struct {
+	gateway.Store
+	lists atomic.Int64
+}
+
+func (c *countingStore) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error) {
+	c.lists.Add(1)
+	return c.Store.Tickets(ctx, q)
 }
