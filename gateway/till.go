@@ -84,7 +84,7 @@ func checkCallbackURL(fe *fieldErrors, raw string) {
 	u, err := url.Parse(raw)
 	switch {
 	case len(raw) > MaxCallbackURLLen:
-		fe.add("callback_url", "must be at most %d bytes", MaxCallbackURLLen)
+		fe.add("callback_url", "too long")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		fe.add("callback_url", "must be an http or https URL")
 	}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -59,6 +61,22 @@ func fieldErrors(l views.Lang, ve *gateway.ValidationError, rename map[string]st
 		}
 	}
 	return errs
+}
+
+// refused sorts out why gateway refused a form's change: invalid fields
+// (422 and their problems) or a conflict (409, which the caller words).
+// Any other error comes back as is; no error gives status 0.
+func refused(l views.Lang, err error) (status int, errs views.Errors, conflict *gateway.ConflictError, _ error) {
+	var ve *gateway.ValidationError
+	switch {
+	case err == nil:
+		return 0, views.Errors{}, nil, nil
+	case errors.As(err, &ve):
+		return http.StatusUnprocessableEntity, fieldErrors(l, ve, nil), nil, nil
+	case errors.As(err, &conflict):
+		return http.StatusConflict, views.Errors{}, conflict, nil
+	}
+	return 0, nil, nil, err
 }
 
 // textError checks a free text field the way gateway checks its own, and

@@ -2,14 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"rsc.io/qr"
 
-	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/web/views"
 )
 
@@ -85,16 +83,13 @@ func (s *Server) renameTerminal(w http.ResponseWriter, r *http.Request, q *req) 
 		return err
 	}
 	_, err := s.c.Terminals.Rename(ctx, id, name)
-	var ve *gateway.ValidationError
-	var conflict *gateway.ConflictError
-	status, msg := 0, ""
-	switch {
-	case errors.As(err, &ve):
-		status, msg = http.StatusUnprocessableEntity, fieldErrors(q.lang, ve, nil)["name"]
-	case errors.As(err, &conflict):
-		status, msg = http.StatusConflict, q.lang.T("err.exists")
-	case err != nil:
+	status, errs, conflict, err := refused(q.lang, err)
+	if err != nil {
 		return err
+	}
+	msg := errs["name"]
+	if conflict != nil {
+		msg = q.lang.T("err.exists")
 	}
 	if status != 0 {
 		m, err := s.terminalsModel(ctx, s.page(r, q, q.lang.T("nav.terminals"), "terminals"))

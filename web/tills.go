@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -44,16 +43,12 @@ func (s *Server) addTill(w http.ResponseWriter, r *http.Request, q *req) error {
 	form := views.NewTillForm{Name: strings.TrimSpace(r.PostForm.Get("name")),
 		CallbackURL: strings.TrimSpace(r.PostForm.Get("callback_url")), Admin: r.PostForm.Get("admin") == "1"}
 	t, key, err := s.c.Tills.Add(ctx, gateway.NewTill{Name: form.Name, CallbackURL: form.CallbackURL, Admin: form.Admin})
-	var ve *gateway.ValidationError
-	var conflict *gateway.ConflictError
-	status, errs := 0, views.Errors{}
-	switch {
-	case errors.As(err, &ve):
-		status, errs = http.StatusUnprocessableEntity, fieldErrors(q.lang, ve, nil)
-	case errors.As(err, &conflict):
-		status, errs = http.StatusConflict, views.Errors{"name": q.lang.T("err.exists")}
-	case err != nil:
+	status, errs, conflict, err := refused(q.lang, err)
+	if err != nil {
 		return err
+	}
+	if conflict != nil {
+		errs["name"] = q.lang.T("err.exists")
 	}
 	m, merr := s.tillsModel(ctx, s.page(r, q, q.lang.T("nav.tills"), "tills"))
 	if merr != nil {
@@ -94,16 +89,13 @@ func (s *Server) setTillCallback(w http.ResponseWriter, r *http.Request, q *req)
 	}
 	callback := strings.TrimSpace(r.PostForm.Get("callback_url"))
 	before, updated, err := s.c.Tills.SetCallback(ctx, t.Name, callback)
-	var ve *gateway.ValidationError
-	var conflict *gateway.ConflictError
-	status, msg := 0, ""
-	switch {
-	case errors.As(err, &ve):
-		status, msg = http.StatusUnprocessableEntity, fieldErrors(q.lang, ve, nil)["callback_url"]
-	case errors.As(err, &conflict):
-		status, msg = http.StatusConflict, conflict.Error()
-	case err != nil:
+	status, errs, conflict, err := refused(q.lang, err)
+	if err != nil {
 		return err
+	}
+	msg := errs["callback_url"]
+	if conflict != nil {
+		msg = conflict.Error()
 	}
 	showSecret := status == 0 && before.CallbackURL == "" && callback != ""
 	if status == 0 {

@@ -33,7 +33,7 @@ func TestCallbackSetLater(t *testing.T) {
 	}
 	submit(t, e, till, "4", 1)
 	backlog := eventsOf(t, e, till)[3:]
-	waitUntil(t, "a failed delivery to the wrong URL", func() bool { return len(wrong.deliveries()) >= 2 })
+	wrong.waitForPosts(t, 2)
 	for _, d := range wrong.deliveries() {
 		if d.seq != backlog[0].Seq {
 			t.Fatalf("the new callback was sent event %d; the first since it was set is %d", d.seq, backlog[0].Seq)
@@ -173,17 +173,4 @@ func TestSetCallbackRefusals(t *testing.T) {
 func isValidation(err error) bool {
 	var v *gateway.ValidationError
 	return errors.As(err, &v)
-}
-
-// waitUntil polls cond: a bound on a deliverer that stopped, not a speed
-// check.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -213,6 +213,20 @@ func (r *receiver) waitFor(t *testing.T, seq int64) {
 	}
 }
 
+// waitForPosts waits until the receiver has had n POSTs, whatever it
+// answered.
+func (r *receiver) waitForPosts(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for len(r.deliveries()) < n {
+		select {
+		case <-r.notify:
+		case <-deadline:
+			t.Fatalf("%d POSTs, never %d", len(r.deliveries()), n)
+		}
+	}
+}
+
 func seqs(ds []delivery) []int64 {
 	out := make([]int64, len(ds))
 	for i, d := range ds {
