@@ -27,7 +27,7 @@ test-short:
 	$(GO) test -race -count=1 -short ./...
 
 # Go benchmarks, then the load tools against real gateway processes on
-# 127.0.0.1, each printing its table (about 5 minutes on 2 cores; each
+# 127.0.0.1, each printing its table (about 8 minutes on 2 cores; each
 # script's header lists its knobs).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
