@@ -144,6 +144,9 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 	if err != nil {
 		return
 	}
+	// saved is the cursor as the store has it, which a failed save leaves
+	// behind cursor: the next save is from there.
+	saved := cursor
 	attempts := 0
 	for {
 		evs, err := d.c.Events.Wait(ctx, cursor, till.ID, 1)
@@ -174,7 +177,10 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 		}
 		// Saved even when ctx has just ended: the till has the event, and a
 		// clean stop must not send it again after the restart.
-		serr := d.c.Store.SaveWebhookCursor(context.WithoutCancel(ctx), state, cursor, till.CallbackURL)
+		serr := d.c.Store.SaveWebhookCursor(context.WithoutCancel(ctx), state, saved, till.CallbackURL)
+		if serr == nil {
+			saved = state.DeliveredSeq
+		}
 		if errors.Is(serr, gateway.ErrCursorMoved) {
 			// The callback URL changed meanwhile: this event is for the
 			// new one, from where the change put the cursor.
