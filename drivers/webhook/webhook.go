@@ -266,7 +266,7 @@ func (d *Deliverer) retried(tillID string) <-chan struct{} {
 	return ch
 }
 
-// sleepOr is sleep cut short when wake is closed.
+// sleepOr is sleep cut short when wake is closed (a nil wake never is).
 func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -281,16 +281,7 @@ func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 
 // sleep waits d, or less if ctx is done first; it reports whether ctx is
 // still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func sleep(ctx context.Context, d time.Duration) bool { return sleepOr(ctx, d, nil) }
 
 func (d *Deliverer) post(ctx context.Context, till gateway.Till, e gateway.Event) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, till.CallbackURL, bytes.NewReader(e.Data))
