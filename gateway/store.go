@@ -47,7 +47,7 @@ type Tx interface {
 	// AppendEvent assigns e.Seq, the next number of the gapless log.
 	AppendEvent(ctx context.Context, e *Event) error
 
-	TillByID(ctx context.Context, id string) (Till, error)
+	TillByName(ctx context.Context, name string) (Till, error)
 	InsertTill(ctx context.Context, t *Till) error
 	RevokeTill(ctx context.Context, id string, at time.Time) error
 	SetTillCallback(ctx context.Context, id, url string) error

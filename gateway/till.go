@@ -63,7 +63,7 @@ func (s *Tills) Add(ctx context.Context, nt NewTill) (Till, string, error) {
 	t := Till{ID: NewID("till", now), Name: nt.Name, KeyHash: HashKey(key), Admin: nt.Admin,
 		CallbackURL: nt.CallbackURL, WebhookSecret: NewSecret("whsec", 32), CreatedAt: now}
 	err := s.store.Update(ctx, func(tx Tx) error {
-		if _, err := s.store.TillByName(ctx, nt.Name); err == nil {
+		if _, err := tx.TillByName(ctx, nt.Name); err == nil {
 			return Conflict("a till named %q exists already", nt.Name)
 		}
 		return tx.InsertTill(ctx, &t)
@@ -103,24 +103,20 @@ func (s *Tills) SetCallback(ctx context.Context, name, callbackURL string) (befo
 	if err := fe.err(); err != nil {
 		return Till{}, Till{}, err
 	}
-	t, err := s.Find(ctx, name)
-	if err != nil {
-		return Till{}, Till{}, err
-	}
-	// Decided inside the transaction: another SetCallback may have
-	// committed since Find.
+	// Read and decided inside the transaction: another SetCallback may
+	// commit meanwhile.
 	err = s.store.Update(ctx, func(tx Tx) error {
-		if before, err = tx.TillByID(ctx, t.ID); err != nil {
-			return err
+		if before, err = tx.TillByName(ctx, name); err != nil {
+			return fmt.Errorf("till %q: %w", name, err)
 		}
 		if before.RevokedAt != nil {
 			return Conflict("till %q is revoked", name)
 		}
-		if err := tx.SetTillCallback(ctx, t.ID, callbackURL); err != nil {
+		if err := tx.SetTillCallback(ctx, before.ID, callbackURL); err != nil {
 			return err
 		}
 		if before.CallbackURL == "" && callbackURL != "" {
-			return tx.SkipWebhooks(ctx, t.ID)
+			return tx.SkipWebhooks(ctx, before.ID)
 		}
 		return nil
 	})

@@ -86,9 +86,9 @@ func (t *txn) RevokeTill(_ context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// TillByID implements gateway.Tx.
-func (t *txn) TillByID(_ context.Context, id string) (gateway.Till, error) {
-	return scanTill(t.tx.QueryRowContext(t.ctx, "SELECT "+tillColumns+" FROM tills WHERE id = ?", id))
+// TillByName implements gateway.Tx.
+func (t *txn) TillByName(_ context.Context, name string) (gateway.Till, error) {
+	return scanTill(t.tx.QueryRowContext(t.ctx, "SELECT "+tillColumns+" FROM tills WHERE name = ?", name))
 }
 
 // SetTillCallback implements gateway.Tx.
