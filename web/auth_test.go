@@ -210,7 +210,8 @@ func TestLoginLogout(t *testing.T) {
 	if r := c.post("/login", formOf("password", password, "next", "//evil.example/")); r.location() != "/" {
 		t.Errorf("login led to %q", r.location())
 	}
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/ok\r\nSet-Cookie: x=1"} {
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/ok\r\nSet-Cookie: x=1",
+		"/\t/evil.example", "/\n/evil.example", "\t//evil.example", "/\t\\evil.example", "/ok\x00"} {
 		if r := c.post("/lang", formOf("lang", "fr", "next", next)); r.location() != "/" {
 			t.Errorf("next=%q led to %q", next, r.location())
 		}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/a-h/templ"
 
@@ -387,8 +388,18 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request, q *req) error {
 
 // localPath returns p if it is a path of this site, else "/": a redirect
 // never leads elsewhere.
+//
+// Browsers drop tabs and line breaks from a Location before they read it,
+// and take a backslash for a slash: "/\t/evil.example" is "//evil.example"
+// to them, another host. So any control character refuses the path, and
+// what is left must parse as a relative URL with no scheme and no host.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if strings.ContainsFunc(p, unicode.IsControl) || !strings.HasPrefix(p, "/") ||
+		strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return p
