@@ -46,7 +46,7 @@ func Listen(ctx context.Context, addr string, cert *tls.Certificate, h http.Hand
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	if cert != nil {
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = serverTLS(cert)
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	return &Server{srv: srv, ln: ln, log: log}, nil
