@@ -76,6 +76,9 @@ func dsn(path string) string {
 // Open opens (creating if need be) the database at path and migrates it.
 // pub may be nil.
 func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*Store, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	wdb, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
