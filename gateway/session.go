@@ -178,7 +178,7 @@ func (x *Session) run(ctx context.Context) error {
 func (x *Session) exec(ctx context.Context, st *Step) error {
 	switch st.Kind {
 	case StepPickTicket:
-		return x.showTicketMenu(ctx, st.Title, TicketQuery{Statuses: statusesOr(st.Statuses), Limit: MaxMenuTickets}, st.Server)
+		return x.showTicketMenu(ctx, st.Title, TicketQuery{Statuses: statusesOr(st.Statuses), Server: st.Server, Limit: MaxMenuTickets})
 	case StepInput:
 		x.show(Screen{Kind: ScreenInput, Title: st.Title, Input: st.Input, Min: st.Min, Max: st.Max}, awaitInput)
 	case StepLookup:
@@ -228,16 +228,16 @@ func (x *Session) finish(title string, timeout int) {
 	x.reset()
 }
 
-func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery, server string) error {
+func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery) error {
 	var items []MenuItem
 	var err error
 	if q.Table == "" && q.Ref == "" {
-		items, err = x.s.menu(ctx, q.Statuses, server)
+		items, err = x.s.menu(ctx, q.Statuses, q.Server)
 	} else {
 		q.Brief = true
 		var ts []Ticket
 		if ts, err = x.s.store.Tickets(ctx, q); err == nil {
-			items = menuItems(ts, server)
+			items = menuItems(ts)
 		}
 	}
 	if err != nil {
@@ -255,20 +255,19 @@ func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuer
 	return nil
 }
 
-// menuItems are the menu lines of ts, of server's tickets only unless
-// server is "".
-func menuItems(ts []Ticket, server string) []MenuItem {
+// menuItems are the menu lines of ts.
+func menuItems(ts []Ticket) []MenuItem {
 	var items []MenuItem
 	for _, t := range ts {
-		if server == "" || t.Server == server {
-			items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
-		}
+		items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
 	}
 	return items
 }
 
 // menu returns the menu of the first MaxMenuTickets tickets in statuses
-// (of server's only, unless server is ""). A menu built since the last
+// (of server's only, unless server is ""): the query filters by server
+// before its limit, so that other servers' older tickets cannot fill the
+// menu and leave out the waiter's own. A menu built since the last
 // change is shared, its items read-only: every terminal on the list is
 // refreshed at each change, and one of them reads the tickets and builds
 // the lines for all. It is built under listMu, so that of the sessions
@@ -276,11 +275,11 @@ func menuItems(ts []Ticket, server string) []MenuItem {
 // change committed but not yet told is missed by either, and the
 // terminals showing the list are told of it next.
 func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server string) ([]MenuItem, error) {
-	q := TicketQuery{Statuses: statuses, Limit: MaxMenuTickets, Brief: true}
+	q := TicketQuery{Statuses: statuses, Server: server, Limit: MaxMenuTickets, Brief: true}
 	seq := s.changed.Load()
 	if seq == 0 {
 		ts, err := s.store.Tickets(ctx, q)
-		return menuItems(ts, server), err
+		return menuItems(ts), err
 	}
 	key := fmt.Sprint(statuses, server)
 	s.listMu.Lock()
@@ -295,7 +294,7 @@ func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server str
 	if s.menus == nil {
 		s.menus = map[string]ticketMenu{}
 	}
-	items := menuItems(ts, server)
+	items := menuItems(ts)
 	m := ticketMenu{through: seq, items: items, full: len(ts) == q.Limit}
 	if len(ts) > 0 {
 		m.lastID = ts[len(ts)-1].ID
@@ -335,7 +334,7 @@ func (x *Session) lookup(ctx context.Context, st *Step) error {
 		x.ticket = &ts[0]
 		x.step++
 	default: // several open tickets on one table: the waiter picks
-		return x.showTicketMenu(ctx, title, q, "")
+		return x.showTicketMenu(ctx, title, q)
 	}
 	return nil
 }

@@ -87,6 +87,18 @@ func (l *ledger) driver(t *testing.T, term gateway.Terminal) *sessionDriver {
 	return &sessionDriver{outbox: o, l: l, term: term, s: sessions.New(term, o.send)}
 }
 
+// driverWith runs a session of the scenarios file yaml on a ledger's terminal.
+func (l *ledger) driverWith(t *testing.T, term gateway.Terminal, yaml string) *sessionDriver {
+	t.Helper()
+	set, err := gateway.ParseScenarios([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := gateway.NewSessions(l.st, l.payments, func() gateway.ScenarioSet { return set }, linePrinter{}, l.clk.Now)
+	o := &outbox{t: t}
+	return &sessionDriver{outbox: o, l: l, term: term, s: sessions.New(term, o.send)}
+}
+
 func (d *sessionDriver) start(key string) {
 	d.t.Helper()
 	if err := d.s.Start(context.Background(), key); err != nil {
@@ -514,4 +526,37 @@ type countingStore struct {
 func (c *countingStore) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error) {
 	c.lists.Add(1)
 	return c.Store.Tickets(ctx, q)
+}
+
+// A waiter's pick_ticket lists his tickets even when more than a menu's
+// worth of older open tickets are other servers'.
+func TestSessionPickTicketServer(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	submit := func(ref, server string) gateway.Ticket {
+		t.Helper()
+		tk, _, err := l.tickets.Submit(ctx, l.till, gateway.TicketInput{Ref: ref, Server: server,
+			Lines: []gateway.Line{{Label: "MENU", Qty: 1, UnitPrice: 1000, VATRate: 1000}}, Total: 1000})
+		if err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+		return tk
+	}
+	for i := range gateway.MaxMenuTickets {
+		submit(strconv.Itoa(100+i), "Marc")
+	}
+	mine := submit("999", "Julie")
+	d := l.driverWith(t, l.term, `
+keys: {F7: julie}
+scenarios:
+  julie:
+    steps:
+      - {step: pick_ticket, title: MES TICKETS, server: Julie}
+      - {step: done, title: FIN}
+`)
+	d.start("F7")
+	menu := d.screen(gateway.ScreenMenu)
+	if want := []gateway.MenuItem{{ID: mine.ID, Label: "TICKET 999 - 10,00"}}; !slices.Equal(menu.Items, want) {
+		t.Fatalf("Julie's menu: %+v, want %+v", menu.Items, want)
+	}
 }
