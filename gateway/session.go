@@ -113,7 +113,12 @@ type Session struct {
 	endAfter bool // the message shown ends the scenario
 	resume   int  // else the step to go on with once it is acknowledged
 
+	// What the waiter chose to pay. Until chosen is set there is no
+	// amount, whatever amount holds, and pay takes what is due: no value
+	// of the amount itself means "not chosen", so a typed 0 cannot.
 	amount, tip int64
+	chosen      bool
+	chosenAt    int     // the step where it was chosen, to ask again from
 	parts       []int64 // split amounts; parts[part] is being paid
 	part        int
 	payStep     int
@@ -415,13 +420,31 @@ func ticketLines(t Ticket) []string {
 	return out
 }
 
+// setAmount records the waiter's choice of amount and tip, at this step.
+func (x *Session) setAmount(amount, tip int64) {
+	x.amount, x.tip, x.chosen, x.chosenAt = amount, tip, true, x.step
+}
+
+// clearAmount forgets the waiter's choice, a split's parts with it.
+func (x *Session) clearAmount() {
+	x.amount, x.tip, x.chosen, x.parts = 0, 0, false, nil
+}
+
 func (x *Session) pay(ctx context.Context, st *Step) error {
-	if x.amount == 0 { // no choice step before: pay what is due
-		t, err := x.s.store.Ticket(ctx, x.ticket.ID)
-		if err != nil {
-			return err
-		}
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !x.chosen: // no choice step before: pay what is due
 		x.amount = t.Due
+	case x.amount > t.Due && t.Due > 0 && t.Status != TicketCancelled:
+		// Chosen before the ticket was known, or before another payment
+		// on it: say what is due and ask again where it was chosen.
+		x.step = x.chosenAt
+		x.clearAmount()
+		x.message("MONTANT TROP ÉLEVÉ", []string{"RESTE DÛ " + FormatCents(t.Due)}, false)
+		return nil
 	}
 	p, t, err := x.s.payments.Start(ctx, x.term, x.ticket.ID, x.amount, x.tip)
 	if b, ok := IsBusy(err); ok {
@@ -461,7 +484,7 @@ func (x *Session) Paid(ctx context.Context, p Payment) error {
 			title = "PAIEMENT ANNULÉ"
 		}
 		x.step = x.choiceStep()
-		x.amount, x.tip, x.parts = 0, 0, nil
+		x.clearAmount()
 		x.message(title, nil, x.step < 0)
 		return nil
 	}
@@ -534,11 +557,14 @@ func (x *Session) answer(ctx context.Context, value string) error {
 		if !validInput(value, st.Input, st.Min, st.Max) {
 			return ErrBadAnswer
 		}
-		x.vars[st.Var] = value
 		if st.Var == VarAmount {
-			n, _ := strconv.ParseInt(value, 10, 64)
-			x.amount = n
+			n, err := x.typedAmount(ctx, value)
+			if err != nil {
+				return err
+			}
+			x.setAmount(n, x.tip)
 		}
+		x.vars[st.Var] = value
 	case awaitChoice:
 		return x.choose(value)
 	case awaitParts:
@@ -548,16 +574,16 @@ func (x *Session) answer(ctx context.Context, value string) error {
 			return ErrBadAnswer
 		}
 		x.parts, x.part = Split(x.ticket.Due, n), 0
-		x.amount = x.parts[0]
+		x.setAmount(x.parts[0], 0)
 	case awaitAmount, awaitTip:
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < 0 || n > MaxTotal || (x.await == awaitAmount && (n < 1 || n > x.ticket.Due)) {
 			return ErrBadAnswer
 		}
 		if x.await == awaitAmount {
-			x.amount = n
+			x.setAmount(n, 0)
 		} else {
-			x.tip, x.amount = n, x.ticket.Due
+			x.setAmount(x.ticket.Due, n)
 		}
 	case awaitNextPart:
 		return x.nextPart(value)
@@ -620,7 +646,8 @@ func (x *Session) choose(c string) error {
 	}
 	switch c {
 	case ChoiceFull:
-		x.amount, x.tip, x.parts = x.ticket.Due, 0, nil
+		x.parts = nil
+		x.setAmount(x.ticket.Due, 0)
 	case ChoiceSplit:
 		x.show(Screen{Kind: ScreenInput, Title: "NOMBRE DE PARTS ?", Input: "numeric", Min: 1, Max: 2}, awaitParts)
 		return nil
@@ -634,6 +661,27 @@ func (x *Session) choose(c string) error {
 	x.await = awaitNothing
 	x.step++
 	return nil
+}
+
+// typedAmount is the amount an input step took: 1 cent at least, and no
+// more than is due when the ticket is known already (else the pay step
+// checks it).
+func (x *Session) typedAmount(ctx context.Context, value string) (int64, error) {
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || n < 1 || n > MaxTotal {
+		return 0, ErrBadAnswer
+	}
+	if x.ticket == nil {
+		return n, nil
+	}
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return 0, err
+	}
+	if n > t.Due && t.Due > 0 {
+		return 0, ErrBadAnswer
+	}
+	return n, nil
 }
 
 func validInput(v, kind string, min, max int) bool {

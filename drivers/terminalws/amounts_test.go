@@ -8,11 +8,20 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 )
 
-// Scenarios of the tests below: a waiter's own tickets (F5).
+// Scenarios of the tests below: an amount typed in an input step (F3), a
+// waiter's own tickets (F5).
 const ruleScenarios = `
 keys:
+  F3: amount
   F5: julie
 scenarios:
+  amount:
+    steps:
+      - {step: input, title: TABLE, input: numeric, var: table}
+      - {step: lookup, by: table}
+      - {step: input, title: MONTANT, input: numeric, var: amount}
+      - {step: pay}
+      - {step: done, title: FIN}
   julie:
     steps:
       - {step: pick_ticket, title: MES TICKETS, server: Julie}
@@ -20,6 +29,31 @@ scenarios:
       - {step: pay}
       - {step: done, title: FIN}
 `
+
+// Typing 0 as the amount is refused and the amount screen stays; so is an
+// amount above what is due. Neither pays the whole due.
+func TestTerminalAmountZeroRefused(t *testing.T) {
+	e := newEnv(t, envOptions{scenarios: ruleScenarios})
+	tk := e.post(t, note("1253", "5"))
+	c := e.pair(t)
+	c.start("F3")
+	c.expectScreen("input")
+	c.answer("5")
+	amount := c.expectScreen("input")
+	if amount.Title != "MONTANT" {
+		t.Fatalf("got %s, want the amount asked", amount)
+	}
+	for _, bad := range []string{"0", "5351"} {
+		c.answer(bad)
+		c.expectError("bad_answer")
+	}
+	c.answer("1000")
+	pay := c.expectPay(1000)
+	if _, end := c.approve(pay); end.Type != "done" {
+		t.Fatalf("ends with %s", end)
+	}
+	e.checkTicket(t, tk.ID, gateway.TicketPartiallyPaid, 1000, 4350)
+}
 
 // pick_ticket server: lists the waiter's tickets even behind more than a
 // menu's worth of older open tickets of other servers.
