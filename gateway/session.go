@@ -166,6 +166,11 @@ func (x *Session) Cancel(ctx context.Context, screenID string) error {
 // run executes steps from x.step until one waits for the terminal.
 func (x *Session) run(ctx context.Context) error {
 	for x.sc != nil && x.await == awaitNothing {
+		if x.moreParts() && (x.step >= len(x.sc.Steps) || x.sc.Steps[x.step].Kind == StepDone) {
+			// The steps after pay ran for the part just paid, whatever
+			// they are: the next part is offered before the scenario ends.
+			return x.offerNextPart(ctx)
+		}
 		if x.step >= len(x.sc.Steps) {
 			x.finish("", 0)
 			return nil
@@ -510,7 +515,7 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 	}
 	x.ticket = &t
 	cols := x.term.PrinterCols
-	moreParts := x.part+1 < len(x.parts)
+	moreParts := x.moreParts()
 	for _, what := range st.Print {
 		var lines []string
 		switch {
@@ -527,13 +532,28 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 		x.printSeq++
 		x.send(PrintJob{Type: "print", JobID: fmt.Sprintf("prn_%s_%d", x.term.ID, x.printSeq), Lines: lines, Cut: true})
 	}
-	if moreParts {
-		next := x.parts[x.part+1]
-		x.show(Screen{Kind: ScreenTicket, Title: fmt.Sprintf("PART %d/%d", x.part+2, len(x.parts)),
-			Lines: ticketLines(t), Choices: []MenuItem{{ID: "next", Label: "Payer " + FormatCents(next)}, {ID: "stop", Label: "Arrêter"}}}, awaitNextPart)
+	x.step++
+	return nil
+}
+
+// moreParts reports whether a split has parts left after the one paid.
+func (x *Session) moreParts() bool { return x.part+1 < len(x.parts) }
+
+// offerNextPart shows the next part of a split to pay, or stop; if
+// nothing is due any more (paid elsewhere) the split is over.
+func (x *Session) offerNextPart(ctx context.Context) error {
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	x.ticket = &t
+	if t.Due <= 0 || t.Status == TicketCancelled {
+		x.parts = nil
 		return nil
 	}
-	x.step++
+	next := x.parts[x.part+1]
+	x.show(Screen{Kind: ScreenTicket, Title: fmt.Sprintf("PART %d/%d", x.part+2, len(x.parts)),
+		Lines: ticketLines(t), Choices: []MenuItem{{ID: "next", Label: "Payer " + FormatCents(next)}, {ID: "stop", Label: "Arrêter"}}}, awaitNextPart)
 	return nil
 }
 
@@ -586,7 +606,7 @@ func (x *Session) answer(ctx context.Context, value string) error {
 			x.setAmount(x.ticket.Due, n)
 		}
 	case awaitNextPart:
-		return x.nextPart(value)
+		return x.nextPart(ctx, value)
 	case awaitMessage:
 		x.await = awaitNothing
 		if x.endAfter {
@@ -614,19 +634,26 @@ func (x *Session) pick(id string) error {
 	return ErrBadAnswer
 }
 
-// nextPart goes on with a split: pay the next part, or stop paying and end
-// the scenario at its done step.
-func (x *Session) nextPart(value string) error {
+// nextPart goes on with a split: pay the next part, or stop paying. A
+// split stopped with money due ends on a screen that says how much, not
+// on the scenario's done step, whose title says the payment is accepted.
+func (x *Session) nextPart(ctx context.Context, value string) error {
 	switch value {
 	case "next":
 		x.part++
 		x.amount, x.tip = x.parts[x.part], 0
 		x.step = x.payStep
 	case "stop":
-		x.step = x.payStep + 1
-		for x.step < len(x.sc.Steps) && x.sc.Steps[x.step].Kind != StepDone {
-			x.step++
+		t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+		if err != nil {
+			return err
 		}
+		x.parts = nil
+		if t.Due > 0 && t.Status != TicketCancelled {
+			x.message("PAIEMENT PARTIEL", []string{"TICKET " + t.Ref, "RESTE DÛ " + FormatCents(t.Due)}, true)
+			return nil
+		}
+		// Paid in full meanwhile: the done step the part was offered at.
 	default:
 		return ErrBadAnswer
 	}

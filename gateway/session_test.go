@@ -197,7 +197,12 @@ func TestSessionSplit(t *testing.T) {
 	d.report(d.pay(3333), gateway.PaymentApproved)
 	_, next = d.printed()
 	d.answer(next.(gateway.Screen), "stop") // the last part is paid another way
-	if done, ok := d.one().(gateway.Done); !ok || done.Title != "PAIEMENT ACCEPTÉ" {
+	m := d.screen(gateway.ScreenMessage)
+	if m.Title != "PAIEMENT PARTIEL" || !slices.Equal(m.Lines, []string{"TICKET 1", "RESTE DÛ 33,33"}) {
+		t.Fatalf("after stop: %+v", m)
+	}
+	d.answer(m, "")
+	if done, ok := d.one().(gateway.Done); !ok || done.Title == "PAIEMENT ACCEPTÉ" {
 		t.Fatalf("after stop: %+v", done)
 	}
 	if !d.s.Idle() {
@@ -651,6 +656,55 @@ scenarios:
 	d.answer(d.screen(gateway.ScreenMessage), "")
 	d.report(d.pay(4000), gateway.PaymentApproved)
 	l.check(t, tk.ID, gateway.TicketPaid, 5000, 0)
+}
+
+// splitNoPrint splits with no print step after pay.
+const splitNoPrint = `
+keys: {F6: split}
+scenarios:
+  split:
+    steps:
+      - {step: input, title: TABLE, input: numeric, var: table}
+      - {step: lookup, by: table}
+      - {step: show_ticket, choices: [split]}
+      - {step: pay}
+      - {step: done, title: PAIEMENT ACCEPTÉ}
+`
+
+// A split's parts follow pay whatever the steps after it; stopped early it
+// ends on a screen that says what is still due.
+func TestSessionSplitWithoutPrint(t *testing.T) {
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 10000)
+	d := l.driverWith(t, l.term, splitNoPrint)
+	d.start("F6")
+	d.answer(d.screen(gateway.ScreenInput), "5")
+	d.answer(d.screen(gateway.ScreenTicket), "split")
+	d.answer(d.screen(gateway.ScreenInput), "3")
+	d.report(d.pay(3334), gateway.PaymentApproved)
+	part2 := d.screen(gateway.ScreenTicket)
+	if part2.Title != "PART 2/3" {
+		t.Fatalf("after the first part: %+v, want PART 2/3", part2)
+	}
+	d.answer(part2, "next")
+	d.report(d.pay(3333), gateway.PaymentApproved)
+	part3 := d.screen(gateway.ScreenTicket)
+	if part3.Title != "PART 3/3" {
+		t.Fatalf("after the second part: %+v, want PART 3/3", part3)
+	}
+	d.answer(part3, "stop")
+	m := d.screen(gateway.ScreenMessage)
+	if m.Title != "PAIEMENT PARTIEL" || !slices.Equal(m.Lines, []string{"TICKET 1", "RESTE DÛ 33,33"}) {
+		t.Fatalf("stopped with 33,33 due: %+v", m)
+	}
+	d.answer(m, "")
+	if done, ok := d.one().(gateway.Done); !ok || done.Title == "PAIEMENT ACCEPTÉ" {
+		t.Fatalf("after the message: %+v", done)
+	}
+	if !d.s.Idle() {
+		t.Error("session not idle after done")
+	}
+	l.check(t, tk.ID, gateway.TicketPartiallyPaid, 6667, 3333)
 }
 
 // A waiter's pick_ticket lists his tickets even when more than a menu's
