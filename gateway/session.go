@@ -113,7 +113,12 @@ type Session struct {
 	endAfter bool // the message shown ends the scenario
 	resume   int  // else the step to go on with once it is acknowledged
 
+	// What the waiter chose to pay. Until chosen is set there is no
+	// amount, whatever amount holds, and pay takes what is due: no value
+	// of the amount itself means "not chosen", so a typed 0 cannot.
 	amount, tip int64
+	chosen      bool
+	chosenAt    int     // the step where it was chosen, to ask again from
 	parts       []int64 // split amounts; parts[part] is being paid
 	part        int
 	payStep     int
@@ -161,6 +166,11 @@ func (x *Session) Cancel(ctx context.Context, screenID string) error {
 // run executes steps from x.step until one waits for the terminal.
 func (x *Session) run(ctx context.Context) error {
 	for x.sc != nil && x.await == awaitNothing {
+		if x.moreParts() && (x.step >= len(x.sc.Steps) || x.sc.Steps[x.step].Kind == StepDone) {
+			// The steps after pay ran for the part just paid, whatever
+			// they are: the next part is offered before the scenario ends.
+			return x.offerNextPart(ctx)
+		}
 		if x.step >= len(x.sc.Steps) {
 			x.finish("", 0)
 			return nil
@@ -178,7 +188,7 @@ func (x *Session) run(ctx context.Context) error {
 func (x *Session) exec(ctx context.Context, st *Step) error {
 	switch st.Kind {
 	case StepPickTicket:
-		return x.showTicketMenu(ctx, st.Title, TicketQuery{Statuses: statusesOr(st.Statuses), Limit: MaxMenuTickets}, st.Server)
+		return x.showTicketMenu(ctx, st.Title, TicketQuery{Statuses: statusesOr(st.Statuses), Server: st.Server, Limit: MaxMenuTickets})
 	case StepInput:
 		x.show(Screen{Kind: ScreenInput, Title: st.Title, Input: st.Input, Min: st.Min, Max: st.Max}, awaitInput)
 	case StepLookup:
@@ -228,16 +238,16 @@ func (x *Session) finish(title string, timeout int) {
 	x.reset()
 }
 
-func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery, server string) error {
+func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery) error {
 	var items []MenuItem
 	var err error
 	if q.Table == "" && q.Ref == "" {
-		items, err = x.s.menu(ctx, q.Statuses, server)
+		items, err = x.s.menu(ctx, q.Statuses, q.Server)
 	} else {
 		q.Brief = true
 		var ts []Ticket
 		if ts, err = x.s.store.Tickets(ctx, q); err == nil {
-			items = menuItems(ts, server)
+			items = menuItems(ts)
 		}
 	}
 	if err != nil {
@@ -255,20 +265,19 @@ func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuer
 	return nil
 }
 
-// menuItems are the menu lines of ts, of server's tickets only unless
-// server is "".
-func menuItems(ts []Ticket, server string) []MenuItem {
+// menuItems are the menu lines of ts.
+func menuItems(ts []Ticket) []MenuItem {
 	var items []MenuItem
 	for _, t := range ts {
-		if server == "" || t.Server == server {
-			items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
-		}
+		items = append(items, MenuItem{ID: t.ID, Label: ticketLabel(t)})
 	}
 	return items
 }
 
 // menu returns the menu of the first MaxMenuTickets tickets in statuses
-// (of server's only, unless server is ""). A menu built since the last
+// (of server's only, unless server is ""): the query filters by server
+// before its limit, so that other servers' older tickets cannot fill the
+// menu and leave out the waiter's own. A menu built since the last
 // change is shared, its items read-only: every terminal on the list is
 // refreshed at each change, and one of them reads the tickets and builds
 // the lines for all. It is built under listMu, so that of the sessions
@@ -276,11 +285,11 @@ func menuItems(ts []Ticket, server string) []MenuItem {
 // change committed but not yet told is missed by either, and the
 // terminals showing the list are told of it next.
 func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server string) ([]MenuItem, error) {
-	q := TicketQuery{Statuses: statuses, Limit: MaxMenuTickets, Brief: true}
+	q := TicketQuery{Statuses: statuses, Server: server, Limit: MaxMenuTickets, Brief: true}
 	seq := s.changed.Load()
 	if seq == 0 {
 		ts, err := s.store.Tickets(ctx, q)
-		return menuItems(ts, server), err
+		return menuItems(ts), err
 	}
 	key := fmt.Sprint(statuses, server)
 	s.listMu.Lock()
@@ -295,7 +304,7 @@ func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server str
 	if s.menus == nil {
 		s.menus = map[string]ticketMenu{}
 	}
-	items := menuItems(ts, server)
+	items := menuItems(ts)
 	m := ticketMenu{through: seq, items: items, full: len(ts) == q.Limit}
 	if len(ts) > 0 {
 		m.lastID = ts[len(ts)-1].ID
@@ -335,7 +344,7 @@ func (x *Session) lookup(ctx context.Context, st *Step) error {
 		x.ticket = &ts[0]
 		x.step++
 	default: // several open tickets on one table: the waiter picks
-		return x.showTicketMenu(ctx, title, q, "")
+		return x.showTicketMenu(ctx, title, q)
 	}
 	return nil
 }
@@ -416,13 +425,31 @@ func ticketLines(t Ticket) []string {
 	return out
 }
 
+// setAmount records the waiter's choice of amount and tip, at this step.
+func (x *Session) setAmount(amount, tip int64) {
+	x.amount, x.tip, x.chosen, x.chosenAt = amount, tip, true, x.step
+}
+
+// clearAmount forgets the waiter's choice, a split's parts with it.
+func (x *Session) clearAmount() {
+	x.amount, x.tip, x.chosen, x.parts = 0, 0, false, nil
+}
+
 func (x *Session) pay(ctx context.Context, st *Step) error {
-	if x.amount == 0 { // no choice step before: pay what is due
-		t, err := x.s.store.Ticket(ctx, x.ticket.ID)
-		if err != nil {
-			return err
-		}
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !x.chosen: // no choice step before: pay what is due
 		x.amount = t.Due
+	case x.amount > t.Due && t.Due > 0 && t.Status != TicketCancelled:
+		// Chosen before the ticket was known, or before another payment
+		// on it: say what is due and ask again where it was chosen.
+		x.step = x.chosenAt
+		x.clearAmount()
+		x.message("MONTANT TROP ÉLEVÉ", []string{"RESTE DÛ " + FormatCents(t.Due)}, false)
+		return nil
 	}
 	p, t, err := x.s.payments.Start(ctx, x.term, x.ticket.ID, x.amount, x.tip)
 	if b, ok := IsBusy(err); ok {
@@ -462,7 +489,7 @@ func (x *Session) Paid(ctx context.Context, p Payment) error {
 			title = "PAIEMENT ANNULÉ"
 		}
 		x.step = x.choiceStep()
-		x.amount, x.tip, x.parts = 0, 0, nil
+		x.clearAmount()
 		x.message(title, nil, x.step < 0)
 		return nil
 	}
@@ -488,7 +515,7 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 	}
 	x.ticket = &t
 	cols := x.term.PrinterCols
-	moreParts := x.part+1 < len(x.parts)
+	moreParts := x.moreParts()
 	for _, what := range st.Print {
 		var lines []string
 		switch {
@@ -505,13 +532,28 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 		x.printSeq++
 		x.send(PrintJob{Type: "print", JobID: fmt.Sprintf("prn_%s_%d", x.term.ID, x.printSeq), Lines: lines, Cut: true})
 	}
-	if moreParts {
-		next := x.parts[x.part+1]
-		x.show(Screen{Kind: ScreenTicket, Title: fmt.Sprintf("PART %d/%d", x.part+2, len(x.parts)),
-			Lines: ticketLines(t), Choices: []MenuItem{{ID: "next", Label: "Payer " + FormatCents(next)}, {ID: "stop", Label: "Arrêter"}}}, awaitNextPart)
+	x.step++
+	return nil
+}
+
+// moreParts reports whether a split has parts left after the one paid.
+func (x *Session) moreParts() bool { return x.part+1 < len(x.parts) }
+
+// offerNextPart shows the next part of a split to pay, or stop; if
+// nothing is due any more (paid elsewhere) the split is over.
+func (x *Session) offerNextPart(ctx context.Context) error {
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	x.ticket = &t
+	if t.Due <= 0 || t.Status == TicketCancelled {
+		x.parts = nil
 		return nil
 	}
-	x.step++
+	next := x.parts[x.part+1]
+	x.show(Screen{Kind: ScreenTicket, Title: fmt.Sprintf("PART %d/%d", x.part+2, len(x.parts)),
+		Lines: ticketLines(t), Choices: []MenuItem{{ID: "next", Label: "Payer " + FormatCents(next)}, {ID: "stop", Label: "Arrêter"}}}, awaitNextPart)
 	return nil
 }
 
@@ -535,11 +577,14 @@ func (x *Session) answer(ctx context.Context, value string) error {
 		if !validInput(value, st.Input, st.Min, st.Max) {
 			return ErrBadAnswer
 		}
-		x.vars[st.Var] = value
 		if st.Var == VarAmount {
-			n, _ := strconv.ParseInt(value, 10, 64)
-			x.amount = n
+			n, err := x.typedAmount(ctx, value)
+			if err != nil {
+				return err
+			}
+			x.setAmount(n, x.tip)
 		}
+		x.vars[st.Var] = value
 	case awaitChoice:
 		return x.choose(value)
 	case awaitParts:
@@ -549,19 +594,19 @@ func (x *Session) answer(ctx context.Context, value string) error {
 			return ErrBadAnswer
 		}
 		x.parts, x.part = Split(x.ticket.Due, n), 0
-		x.amount = x.parts[0]
+		x.setAmount(x.parts[0], 0)
 	case awaitAmount, awaitTip:
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < 0 || n > MaxTotal || (x.await == awaitAmount && (n < 1 || n > x.ticket.Due)) {
 			return ErrBadAnswer
 		}
 		if x.await == awaitAmount {
-			x.amount = n
+			x.setAmount(n, 0)
 		} else {
-			x.tip, x.amount = n, x.ticket.Due
+			x.setAmount(x.ticket.Due, n)
 		}
 	case awaitNextPart:
-		return x.nextPart(value)
+		return x.nextPart(ctx, value)
 	case awaitMessage:
 		x.await = awaitNothing
 		if x.endAfter {
@@ -589,19 +634,26 @@ func (x *Session) pick(id string) error {
 	return ErrBadAnswer
 }
 
-// nextPart goes on with a split: pay the next part, or stop paying and end
-// the scenario at its done step.
-func (x *Session) nextPart(value string) error {
+// nextPart goes on with a split: pay the next part, or stop paying. A
+// split stopped with money due ends on a screen that says how much, not
+// on the scenario's done step, whose title says the payment is accepted.
+func (x *Session) nextPart(ctx context.Context, value string) error {
 	switch value {
 	case "next":
 		x.part++
 		x.amount, x.tip = x.parts[x.part], 0
 		x.step = x.payStep
 	case "stop":
-		x.step = x.payStep + 1
-		for x.step < len(x.sc.Steps) && x.sc.Steps[x.step].Kind != StepDone {
-			x.step++
+		t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+		if err != nil {
+			return err
 		}
+		x.parts = nil
+		if t.Due > 0 && t.Status != TicketCancelled {
+			x.message("PAIEMENT PARTIEL", []string{"TICKET " + t.Ref, "RESTE DÛ " + FormatCents(t.Due)}, true)
+			return nil
+		}
+		// Paid in full meanwhile: the done step the part was offered at.
 	default:
 		return ErrBadAnswer
 	}
@@ -621,7 +673,8 @@ func (x *Session) choose(c string) error {
 	}
 	switch c {
 	case ChoiceFull:
-		x.amount, x.tip, x.parts = x.ticket.Due, 0, nil
+		x.parts = nil
+		x.setAmount(x.ticket.Due, 0)
 	case ChoiceSplit:
 		x.show(Screen{Kind: ScreenInput, Title: "NOMBRE DE PARTS ?", Input: "numeric", Min: 1, Max: 2}, awaitParts)
 		return nil
@@ -635,6 +688,27 @@ func (x *Session) choose(c string) error {
 	x.await = awaitNothing
 	x.step++
 	return nil
+}
+
+// typedAmount is the amount an input step took: 1 cent at least, and no
+// more than is due when the ticket is known already (else the pay step
+// checks it).
+func (x *Session) typedAmount(ctx context.Context, value string) (int64, error) {
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || n < 1 || n > MaxTotal {
+		return 0, ErrBadAnswer
+	}
+	if x.ticket == nil {
+		return n, nil
+	}
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return 0, err
+	}
+	if n > t.Due && t.Due > 0 {
+		return 0, ErrBadAnswer
+	}
+	return n, nil
 }
 
 func validInput(v, kind string, min, max int) bool {

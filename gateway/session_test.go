@@ -87,6 +87,18 @@ func (l *ledger) driver(t *testing.T, term gateway.Terminal) *sessionDriver {
 	return &sessionDriver{outbox: o, l: l, term: term, s: sessions.New(term, o.send)}
 }
 
+// driverWith runs a session of the scenarios file yaml on a ledger's terminal.
+func (l *ledger) driverWith(t *testing.T, term gateway.Terminal, yaml string) *sessionDriver {
+	t.Helper()
+	set, err := gateway.ParseScenarios([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := gateway.NewSessions(l.st, l.payments, func() gateway.ScenarioSet { return set }, linePrinter{}, l.clk.Now)
+	o := &outbox{t: t}
+	return &sessionDriver{outbox: o, l: l, term: term, s: sessions.New(term, o.send)}
+}
+
 func (d *sessionDriver) start(key string) {
 	d.t.Helper()
 	if err := d.s.Start(context.Background(), key); err != nil {
@@ -185,7 +197,12 @@ func TestSessionSplit(t *testing.T) {
 	d.report(d.pay(3333), gateway.PaymentApproved)
 	_, next = d.printed()
 	d.answer(next.(gateway.Screen), "stop") // the last part is paid another way
-	if done, ok := d.one().(gateway.Done); !ok || done.Title != "PAIEMENT ACCEPTÉ" {
+	m := d.screen(gateway.ScreenMessage)
+	if m.Title != "PAIEMENT PARTIEL" || !slices.Equal(m.Lines, []string{"TICKET 1", "RESTE DÛ 33,33"}) {
+		t.Fatalf("after stop: %+v", m)
+	}
+	d.answer(m, "")
+	if done, ok := d.one().(gateway.Done); !ok || done.Title == "PAIEMENT ACCEPTÉ" {
 		t.Fatalf("after stop: %+v", done)
 	}
 	if !d.s.Idle() {
@@ -514,4 +531,211 @@ type countingStore struct {
 func (c *countingStore) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error) {
 	c.lists.Add(1)
 	return c.Store.Tickets(ctx, q)
+}
+
+// amountScenarios type the amount in an input step: after the ticket is
+// found (F3), or before it (F4).
+const amountScenarios = `
+keys:
+  F3: after
+  F4: before
+scenarios:
+  after:
+    steps:
+      - {step: input, title: TABLE, input: numeric, var: table}
+      - {step: lookup, by: table}
+      - {step: input, title: MONTANT, input: numeric, var: amount}
+      - {step: pay}
+      - {step: done, title: FIN}
+  before:
+    steps:
+      - {step: input, title: MONTANT, input: numeric, var: amount}
+      - {step: input, title: TABLE, input: numeric, var: table}
+      - {step: lookup, by: table}
+      - {step: pay}
+      - {step: done, title: FIN}
+`
+
+// An amount of 0, or above what is due, is refused on the input screen,
+// which stays; it never means "pay what is due".
+func TestSessionInputAmountZero(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	d := l.driverWith(t, l.term, amountScenarios)
+	d.start("F3")
+	d.answer(d.screen(gateway.ScreenInput), "5")
+	amount := d.screen(gateway.ScreenInput)
+	for _, bad := range []string{"0", "000", "5001", "999999999"} {
+		if err := d.s.Answer(ctx, amount.ScreenID, bad); !errors.Is(err, gateway.ErrBadAnswer) {
+			t.Errorf("amount %q: %v, want a bad answer", bad, err)
+		}
+		if ms := d.take(); len(ms) != 0 {
+			t.Fatalf("amount %q sent %+v", bad, ms)
+		}
+	}
+	d.answer(amount, "1200")
+	d.report(d.pay(1200), gateway.PaymentApproved)
+	if done, ok := d.one().(gateway.Done); !ok || done.Title != "FIN" {
+		t.Fatalf("after the payment: %+v", done)
+	}
+	l.check(t, tk.ID, gateway.TicketPartiallyPaid, 1200, 3800)
+}
+
+// An amount typed before the ticket is known, and found above its due at
+// the pay step, is asked again: the scenario says what is due and goes
+// back to the amount's step.
+func TestSessionInputAmountAboveDue(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	d := l.driverWith(t, l.term, amountScenarios)
+	d.start("F4")
+	amount := d.screen(gateway.ScreenInput)
+	if err := d.s.Answer(ctx, amount.ScreenID, "0"); !errors.Is(err, gateway.ErrBadAnswer) {
+		t.Errorf("amount 0: %v, want a bad answer", err)
+	}
+	d.answer(amount, "6000")
+	d.answer(d.screen(gateway.ScreenInput), "5")
+	m := d.screen(gateway.ScreenMessage)
+	if m.Title != "MONTANT TROP ÉLEVÉ" || !slices.Equal(m.Lines, []string{"RESTE DÛ 50,00"}) {
+		t.Fatalf("an amount above the due: %+v", m)
+	}
+	d.answer(m, "")
+	again := d.screen(gateway.ScreenInput)
+	if again.Title != "MONTANT" {
+		t.Fatalf("after the message: %+v, want the amount asked again", again)
+	}
+	d.answer(again, "2000")
+	d.answer(d.screen(gateway.ScreenInput), "5")
+	d.report(d.pay(2000), gateway.PaymentApproved)
+	l.check(t, tk.ID, gateway.TicketPartiallyPaid, 2000, 3000)
+}
+
+// An amount chosen on the ticket screen that another terminal's payment
+// makes too high is not sent to the card: the ticket screen shows again,
+// with what is now due.
+func TestSessionChosenAmountAboveDue(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	d := l.driverWith(t, l.term, `
+keys: {F5: choose}
+scenarios:
+  choose:
+    steps:
+      - {step: input, title: TABLE, input: numeric, var: table}
+      - {step: lookup, by: table}
+      - {step: show_ticket, choices: [full, amount]}
+      - {step: message, title: VERIFIEZ}
+      - {step: pay}
+      - {step: done, title: FIN}
+`)
+	d.start("F5")
+	d.answer(d.screen(gateway.ScreenInput), "5")
+	d.answer(d.screen(gateway.ScreenTicket), "full")
+	check := d.screen(gateway.ScreenMessage)
+	p, _, err := l.payments.Start(ctx, l.pairTerminal(t, "B2"), tk.ID, 1000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.payments.Record(ctx, p.DeviceID, resultOf(p, gateway.PaymentApproved)); err != nil {
+		t.Fatal(err)
+	}
+	d.answer(check, "")
+	m := d.screen(gateway.ScreenMessage)
+	if m.Title != "MONTANT TROP ÉLEVÉ" || !slices.Equal(m.Lines, []string{"RESTE DÛ 40,00"}) {
+		t.Fatalf("full of 50,00 with 40,00 left: %+v", m)
+	}
+	d.answer(m, "")
+	s := d.screen(gateway.ScreenTicket)
+	if *s.Due != 4000 {
+		t.Fatalf("ticket screen again: %+v", s)
+	}
+	d.answer(s, "full")
+	d.answer(d.screen(gateway.ScreenMessage), "")
+	d.report(d.pay(4000), gateway.PaymentApproved)
+	l.check(t, tk.ID, gateway.TicketPaid, 5000, 0)
+}
+
+// splitNoPrint splits with no print step after pay.
+const splitNoPrint = `
+keys: {F6: split}
+scenarios:
+  split:
+    steps:
+      - {step: input, title: TABLE, input: numeric, var: table}
+      - {step: lookup, by: table}
+      - {step: show_ticket, choices: [split]}
+      - {step: pay}
+      - {step: done, title: PAIEMENT ACCEPTÉ}
+`
+
+// A split's parts follow pay whatever the steps after it; stopped early it
+// ends on a screen that says what is still due.
+func TestSessionSplitWithoutPrint(t *testing.T) {
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 10000)
+	d := l.driverWith(t, l.term, splitNoPrint)
+	d.start("F6")
+	d.answer(d.screen(gateway.ScreenInput), "5")
+	d.answer(d.screen(gateway.ScreenTicket), "split")
+	d.answer(d.screen(gateway.ScreenInput), "3")
+	d.report(d.pay(3334), gateway.PaymentApproved)
+	part2 := d.screen(gateway.ScreenTicket)
+	if part2.Title != "PART 2/3" {
+		t.Fatalf("after the first part: %+v, want PART 2/3", part2)
+	}
+	d.answer(part2, "next")
+	d.report(d.pay(3333), gateway.PaymentApproved)
+	part3 := d.screen(gateway.ScreenTicket)
+	if part3.Title != "PART 3/3" {
+		t.Fatalf("after the second part: %+v, want PART 3/3", part3)
+	}
+	d.answer(part3, "stop")
+	m := d.screen(gateway.ScreenMessage)
+	if m.Title != "PAIEMENT PARTIEL" || !slices.Equal(m.Lines, []string{"TICKET 1", "RESTE DÛ 33,33"}) {
+		t.Fatalf("stopped with 33,33 due: %+v", m)
+	}
+	d.answer(m, "")
+	if done, ok := d.one().(gateway.Done); !ok || done.Title == "PAIEMENT ACCEPTÉ" {
+		t.Fatalf("after the message: %+v", done)
+	}
+	if !d.s.Idle() {
+		t.Error("session not idle after done")
+	}
+	l.check(t, tk.ID, gateway.TicketPartiallyPaid, 6667, 3333)
+}
+
+// A waiter's pick_ticket lists his tickets even when more than a menu's
+// worth of older open tickets are other servers'.
+func TestSessionPickTicketServer(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	submit := func(ref, server string) gateway.Ticket {
+		t.Helper()
+		tk, _, err := l.tickets.Submit(ctx, l.till, gateway.TicketInput{Ref: ref, Server: server,
+			Lines: []gateway.Line{{Label: "MENU", Qty: 1, UnitPrice: 1000, VATRate: 1000}}, Total: 1000})
+		if err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+		return tk
+	}
+	for i := range gateway.MaxMenuTickets {
+		submit(strconv.Itoa(100+i), "Marc")
+	}
+	mine := submit("999", "Julie")
+	d := l.driverWith(t, l.term, `
+keys: {F7: julie}
+scenarios:
+  julie:
+    steps:
+      - {step: pick_ticket, title: MES TICKETS, server: Julie}
+      - {step: done, title: FIN}
+`)
+	d.start("F7")
+	menu := d.screen(gateway.ScreenMenu)
+	if want := []gateway.MenuItem{{ID: mine.ID, Label: "TICKET 999 - 10,00"}}; !slices.Equal(menu.Items, want) {
+		t.Fatalf("Julie's menu: %+v, want %+v", menu.Items, want)
+	}
 }

@@ -62,6 +62,7 @@ type TicketQuery struct {
 	Statuses []TicketStatus
 	Table    string
 	Ref      string
+	Server   string    // "" for every server; Store.Tickets filters by it
 	Since    time.Time // updated at or after
 	After    string    // ID cursor: only tickets with a greater ID
 	Limit    int

@@ -159,6 +159,9 @@ func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.T
 	if q.Ref != "" {
 		add("t.ref = ?", q.Ref)
 	}
+	if q.Server != "" {
+		add("t.server = ?", q.Server)
+	}
 	if !q.Since.IsZero() {
 		add("t.updated_at >= ?", formatTime(q.Since))
 	}

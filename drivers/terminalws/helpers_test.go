@@ -81,6 +81,7 @@ type envOptions struct {
 	// unlimited lifts the message rate limit, for tests that drive
 	// terminals far faster than a waiter can.
 	unlimited bool
+	scenarios string // the scenarios file; the default one when ""
 }
 
 // Fixed times of the golden receipts: the payment is completed at 19:45:02
@@ -107,9 +108,13 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	}
 	bus.Start(last)
 
-	set, err := gateway.ParseScenarios(gateway.DefaultScenariosYAML())
+	file := gateway.DefaultScenariosYAML()
+	if opt.scenarios != "" {
+		file = []byte(opt.scenarios)
+	}
+	set, err := gateway.ParseScenarios(file)
 	if err != nil {
-		t.Fatalf("default scenarios: %v", err)
+		t.Fatalf("scenarios: %v", err)
 	}
 	loc, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
