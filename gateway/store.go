@@ -42,7 +42,19 @@ type Tx interface {
 	// is unknown, used or expired at now.
 	UsePairingCode(ctx context.Context, hash []byte, now time.Time) error
 	InsertTerminal(ctx context.Context, t *Terminal) error
-	UpdateTerminal(ctx context.Context, t *Terminal) error
+	// The terminal writes below change only their own columns, so that
+	// none puts back what another wrote since it was read; each returns
+	// the terminal as stored after it, or ErrNotFound.
+	//
+	// TouchTerminal records t.LastSeen and what the terminal says of itself
+	// (app version, display, printer, keys) on terminal t.ID, only while it
+	// is not revoked: ErrUnauthorized if it is.
+	TouchTerminal(ctx context.Context, t *Terminal) (Terminal, error)
+	// RenameTerminal returns a *ConflictError if another terminal has
+	// the name.
+	RenameTerminal(ctx context.Context, id, name string) (Terminal, error)
+	// RevokeTerminal keeps the first revocation's time.
+	RevokeTerminal(ctx context.Context, id string, at time.Time) (Terminal, error)
 
 	// AppendEvent assigns e.Seq, the next number of the gapless log.
 	AppendEvent(ctx context.Context, e *Event) error
