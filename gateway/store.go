@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -68,19 +69,25 @@ type Tx interface {
 	SkipWebhooks(ctx context.Context, tillID string) error
 }
 
-// TicketQuery selects tickets, ordered by ID (creation order).
+// TicketQuery selects tickets in the order the store recorded them (its
+// seq), never by ID: an ID starts with the wall clock, which repeats and
+// steps back.
 type TicketQuery struct {
 	TillID   string // "" for every till
 	Statuses []TicketStatus
 	Table    string
 	Ref      string
 	Since    time.Time // updated at or after
-	After    string    // ID cursor: only tickets with a greater ID
+	After    string    // cursor: the ID of a ticket; only those recorded after it
 	Limit    int
 	// Brief leaves out what a list does not show: the tickets come
 	// without their lines, VAT breakdown and payments.
 	Brief bool
 }
+
+// ErrUnknownCursor is a TicketQuery.After that names no ticket. It is an
+// ErrNotFound too.
+var ErrUnknownCursor = fmt.Errorf("ticket cursor: %w", ErrNotFound)
 
 // EventQuery selects events of the log after a seq.
 type EventQuery struct {
