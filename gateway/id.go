@@ -7,11 +7,14 @@ import (
 	"time"
 )
 
-// crockford is the ULID alphabet: IDs sort by creation time as strings.
+// crockford is the ULID alphabet.
 var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
 
 // NewID returns prefix + "_" + a ULID-like identifier: 48 bits of
-// milliseconds then 80 random bits.
+// milliseconds then 80 random bits. An ID names, it does not order: the
+// wall clock repeats a millisecond and can step back, so IDs of one
+// millisecond sort at random and a later ID can sort first. Lists order by
+// the store's seq instead.
 func NewID(prefix string, now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)

@@ -35,31 +35,32 @@ type Sessions struct {
 	menus  map[string]ticketMenu
 }
 
-// Changed tells the engine that the change to ticket ticketID, with event
-// seq, is committed, before the sessions are told with TicketChanged: a
-// menu built after this reflects it, and one built before is not used
-// again, unless the change cannot touch it. A full menu lists tickets in
-// ID order: a ticket past its last one, such as each new ticket while the
-// list is long, changes nothing the terminals show.
-func (s *Sessions) Changed(seq int64, ticketID string) {
+// Changed tells the engine that e, a change to a ticket, is committed,
+// before the sessions are told with TicketChanged: a menu built after this
+// reflects it, and one built before is not used again, unless the change
+// cannot touch it. A full menu lists the first tickets in the store's
+// order, where a new ticket comes last: a ticket created since, such as
+// each new ticket while the list is long, changes nothing the terminals
+// show. Any other change may: a ticket's ID says nothing of where it
+// stands in that order.
+func (s *Sessions) Changed(e Event) {
 	s.listMu.Lock()
 	defer s.listMu.Unlock()
 	prev := s.changed.Load()
 	for k, m := range s.menus {
-		if m.through == prev && m.full && ticketID > m.lastID {
-			m.through = seq
+		if m.through == prev && m.full && e.Type == EventTicketCreated {
+			m.through = e.Seq
 			s.menus[k] = m
 		}
 	}
-	s.changed.Store(seq)
+	s.changed.Store(e.Seq)
 }
 
 // ticketMenu is the menu of a pick_ticket step.
 type ticketMenu struct {
 	through int64 // it reflects every change up to this event seq
 	items   []MenuItem
-	full    bool   // the query's limit cut the list
-	lastID  string // of the last ticket the query returned
+	full    bool // the query's limit cut the list
 }
 
 // NewSessions returns the scenario engine. scenarios is called at every
@@ -305,11 +306,7 @@ func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server str
 		s.menus = map[string]ticketMenu{}
 	}
 	items := menuItems(ts)
-	m := ticketMenu{through: seq, items: items, full: len(ts) == q.Limit}
-	if len(ts) > 0 {
-		m.lastID = ts[len(ts)-1].ID
-	}
-	s.menus[key] = m
+	s.menus[key] = ticketMenu{through: seq, items: items, full: len(ts) == q.Limit}
 	return items, nil
 }
 

@@ -465,13 +465,19 @@ func TestSessionFullMenu(t *testing.T) {
 	}
 	reads := &countingStore{Store: l.st}
 	sessions := gateway.NewSessions(reads, l.payments, func() gateway.ScenarioSet { return set }, linePrinter{}, l.clk.Now)
-	changed := func(id string) {
+	var told int64
+	changed := func(id string) { // as the hub tells the engine, of id's events since the last call
 		t.Helper()
-		seq, err := l.st.LastSeq(ctx)
+		evs, err := l.st.EventsAfter(ctx, gateway.EventQuery{After: told, Limit: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sessions.Changed(seq, id)
+		for _, e := range evs {
+			if e.TicketID == id {
+				sessions.Changed(e)
+			}
+			told = e.Seq
+		}
 	}
 	changed(first.ID)
 	var outs [2]*outbox

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -42,7 +43,19 @@ type Tx interface {
 	// is unknown, used or expired at now.
 	UsePairingCode(ctx context.Context, hash []byte, now time.Time) error
 	InsertTerminal(ctx context.Context, t *Terminal) error
-	UpdateTerminal(ctx context.Context, t *Terminal) error
+	// The terminal writes below change only their own columns, so that
+	// none puts back what another wrote since it was read; each returns
+	// the terminal as stored after it, or ErrNotFound.
+	//
+	// TouchTerminal records t.LastSeen and what the terminal says of itself
+	// (app version, display, printer, keys) on terminal t.ID, only while it
+	// is not revoked: ErrUnauthorized if it is.
+	TouchTerminal(ctx context.Context, t *Terminal) (Terminal, error)
+	// RenameTerminal returns a *ConflictError if another terminal has
+	// the name.
+	RenameTerminal(ctx context.Context, id, name string) (Terminal, error)
+	// RevokeTerminal keeps the first revocation's time.
+	RevokeTerminal(ctx context.Context, id string, at time.Time) (Terminal, error)
 
 	// AppendEvent assigns e.Seq, the next number of the gapless log.
 	AppendEvent(ctx context.Context, e *Event) error
@@ -56,7 +69,9 @@ type Tx interface {
 	SkipWebhooks(ctx context.Context, tillID string) error
 }
 
-// TicketQuery selects tickets, ordered by ID (creation order).
+// TicketQuery selects tickets in the order the store recorded them (its
+// seq), never by ID: an ID starts with the wall clock, which repeats and
+// steps back.
 type TicketQuery struct {
 	TillID   string // "" for every till
 	Statuses []TicketStatus
@@ -64,12 +79,16 @@ type TicketQuery struct {
 	Ref      string
 	Server   string    // "" for every server; Store.Tickets filters by it
 	Since    time.Time // updated at or after
-	After    string    // ID cursor: only tickets with a greater ID
+	After    string    // cursor: the ID of a ticket; only those recorded after it
 	Limit    int
 	// Brief leaves out what a list does not show: the tickets come
 	// without their lines, VAT breakdown and payments.
 	Brief bool
 }
+
+// ErrUnknownCursor is a TicketQuery.After that names no ticket. It is an
+// ErrNotFound too.
+var ErrUnknownCursor = fmt.Errorf("ticket cursor: %w", ErrNotFound)
 
 // EventQuery selects events of the log after a seq.
 type EventQuery struct {

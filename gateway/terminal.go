@@ -181,11 +181,21 @@ func applyHello(t *Terminal, h Hello) {
 	}
 }
 
+// seen records what the terminal says of itself and when it connected. It
+// writes those columns only, and only if the terminal is still not revoked
+// (ErrUnauthorized otherwise): t was read before this transaction, and a
+// revoke may have been committed since.
 func (s *Terminals) seen(ctx context.Context, t *Terminal, h Hello) error {
 	now := s.now().UTC()
 	applyHello(t, h)
 	t.LastSeen = &now
-	return s.store.Update(ctx, func(tx Tx) error { return tx.UpdateTerminal(ctx, t) })
+	return s.store.Update(ctx, func(tx Tx) error {
+		got, err := tx.TouchTerminal(ctx, t)
+		if err == nil {
+			*t = got
+		}
+		return err
+	})
 }
 
 // Rename gives a terminal the name the manager wants.
@@ -197,11 +207,11 @@ func (s *Terminals) Rename(ctx context.Context, nameOrID, newName string) (Termi
 	if err != nil {
 		return t, err
 	}
-	if other, err := s.store.TerminalByName(ctx, newName); err == nil && other.ID != t.ID {
-		return t, Conflict("a terminal is already named %q", newName)
-	}
-	t.Name = newName
-	return t, s.store.Update(ctx, func(tx Tx) error { return tx.UpdateTerminal(ctx, &t) })
+	err = s.store.Update(ctx, func(tx Tx) error {
+		t, err = tx.RenameTerminal(ctx, t.ID, newName)
+		return err
+	})
+	return t, err
 }
 
 // Revoke stops a terminal's token; the connection, if any, is closed as soon
@@ -212,13 +222,13 @@ func (s *Terminals) Revoke(ctx context.Context, nameOrID string) (Terminal, erro
 		return t, err
 	}
 	now := s.now().UTC()
-	t.RevokedAt = &now
-	return t, s.store.Update(ctx, func(tx Tx) error {
-		if err := tx.UpdateTerminal(ctx, &t); err != nil {
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if t, err = tx.RevokeTerminal(ctx, t.ID, now); err != nil {
 			return err
 		}
 		return appendTerminalEvent(ctx, tx, EventTerminalRevoked, &t, now)
 	})
+	return t, err
 }
 
 // Find returns a terminal by ID or name.

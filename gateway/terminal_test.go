@@ -3,7 +3,9 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,5 +153,162 @@ func TestHelloValidate(t *testing.T) {
 		case tc.field != "" && (!errors.As(err, &verr) || verr.Fields[0].Field != tc.field):
 			t.Errorf("%+v: %v, want an error on %s", tc.h, err, tc.field)
 		}
+	}
+}
+
+// gapStore is the real store with a hook run once, right after the next
+// terminal read: what another request commits between a read and the
+// write that follows it.
+type gapStore struct {
+	gateway.TerminalStore
+	mu  sync.Mutex
+	gap func()
+}
+
+func (g *gapStore) arm(fn func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gap = fn
+}
+
+func (g *gapStore) fire() {
+	g.mu.Lock()
+	fn := g.gap
+	g.gap = nil
+	g.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+func (g *gapStore) TerminalByTokenHash(ctx context.Context, hash []byte) (gateway.Terminal, error) {
+	t, err := g.TerminalStore.TerminalByTokenHash(ctx, hash)
+	g.fire()
+	return t, err
+}
+
+func (g *gapStore) TerminalByID(ctx context.Context, id string) (gateway.Terminal, error) {
+	t, err := g.TerminalStore.TerminalByID(ctx, id)
+	g.fire()
+	return t, err
+}
+
+func (g *gapStore) TerminalByName(ctx context.Context, name string) (gateway.Terminal, error) {
+	t, err := g.TerminalStore.TerminalByName(ctx, name)
+	g.fire()
+	return t, err
+}
+
+// A revoke, rename or reconnection committed while another of them runs is
+// kept: each writes only what it changes, so none puts back what it read
+// before the other's commit. Above all a revoked token stays revoked.
+func TestTerminalWritesSurviveRaces(t *testing.T) {
+	const renamed = "Terminal terrasse"
+	cases := []struct {
+		name string
+		gap  func(l *ledger, term gateway.Terminal, token string) error
+		racy func(s *gateway.Terminals, term gateway.Terminal, token string) error
+		// What must hold afterwards; the app version too if not empty.
+		revoked    bool
+		termName   string
+		appVersion string
+	}{
+		{
+			name: "revoke while the terminal reconnects",
+			gap: func(l *ledger, term gateway.Terminal, _ string) error {
+				_, err := l.terminals.Revoke(context.Background(), term.ID)
+				return err
+			},
+			racy: func(s *gateway.Terminals, _ gateway.Terminal, token string) error {
+				_, _, err := s.Connect(context.Background(), "10.0.0.3", gateway.Hello{Token: token, AppVersion: "2.0"})
+				if !errors.Is(err, gateway.ErrUnauthorized) {
+					return fmt.Errorf("reconnection over a revoke: %v, want unauthorized", err)
+				}
+				return nil
+			},
+			revoked: true, termName: "Terminal C3",
+		},
+		{
+			name: "revoke while the manager renames",
+			gap: func(l *ledger, term gateway.Terminal, _ string) error {
+				_, err := l.terminals.Revoke(context.Background(), term.ID)
+				return err
+			},
+			racy: func(s *gateway.Terminals, term gateway.Terminal, _ string) error {
+				got, err := s.Rename(context.Background(), term.ID, renamed)
+				if err == nil && (got.RevokedAt == nil || got.Name != renamed) {
+					return fmt.Errorf("rename returned name %q revoked at %v, not the stored terminal", got.Name, got.RevokedAt)
+				}
+				return err
+			},
+			revoked: true, termName: renamed,
+		},
+		{
+			name: "rename while the manager revokes",
+			gap: func(l *ledger, term gateway.Terminal, _ string) error {
+				_, err := l.terminals.Rename(context.Background(), term.ID, renamed)
+				return err
+			},
+			racy: func(s *gateway.Terminals, term gateway.Terminal, _ string) error {
+				got, err := s.Revoke(context.Background(), term.ID)
+				if err == nil && (got.RevokedAt == nil || got.Name != renamed) {
+					return fmt.Errorf("revoke returned name %q revoked at %v, not the stored terminal", got.Name, got.RevokedAt)
+				}
+				return err
+			},
+			revoked: true, termName: renamed,
+		},
+		{
+			name: "reconnection while the manager revokes",
+			gap: func(l *ledger, _ gateway.Terminal, token string) error {
+				_, _, err := l.terminals.Connect(context.Background(), "10.0.0.3", gateway.Hello{Token: token, AppVersion: "2.0"})
+				return err
+			},
+			racy: func(s *gateway.Terminals, term gateway.Terminal, _ string) error {
+				_, err := s.Revoke(context.Background(), term.ID)
+				return err
+			},
+			revoked: true, termName: "Terminal C3", appVersion: "2.0",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := newLedger(t)
+			code, _, err := l.terminals.NewPairingCode(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			term, token, err := l.terminals.Connect(ctx, "10.0.0.3", gateway.Hello{Serial: "C3", PairingCode: code, AppVersion: "1.0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := &gapStore{TerminalStore: l.st}
+			racy := gateway.NewTerminals(g, l.clk.Now)
+			var gapErr error
+			g.arm(func() { gapErr = tc.gap(l, term, token) })
+			if err := tc.racy(racy, term, token); err != nil {
+				t.Error(err)
+			}
+			if gapErr != nil {
+				t.Fatalf("the write in the gap: %v", gapErr)
+			}
+
+			got, err := l.st.TerminalByID(ctx, term.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got.RevokedAt != nil) != tc.revoked || got.Name != tc.termName {
+				t.Errorf("stored terminal: revoked at %v, name %q; want revoked %v, name %q", got.RevokedAt, got.Name, tc.revoked, tc.termName)
+			}
+			if tc.appVersion != "" && got.AppVersion != tc.appVersion {
+				t.Errorf("stored app version %q, want %q", got.AppVersion, tc.appVersion)
+			}
+			if tc.revoked {
+				if _, _, err := l.terminals.Connect(ctx, "10.0.0.4", gateway.Hello{Token: token}); !errors.Is(err, gateway.ErrUnauthorized) {
+					t.Errorf("the revoked token connects again: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -14,7 +14,7 @@ import (
 // history.
 
 // TicketsCreated returns the tickets created in [from, to) that match q
-// (its Since is ignored), ordered by ID. Payments are not loaded.
+// (its Since is ignored), in seq order. Payments are not loaded.
 func (s *Store) TicketsCreated(ctx context.Context, from, to time.Time, q gateway.TicketQuery) ([]gateway.Ticket, error) {
 	where := []string{"t.created_at >= ?", "t.created_at < ?"}
 	args := []any{formatTime(from), formatTime(to)}
@@ -40,12 +40,16 @@ func (s *Store) TicketsCreated(ctx context.Context, from, to time.Time, q gatewa
 		args = append(args, q.Ref)
 	}
 	if q.After != "" {
-		where = append(where, "t.id > ?")
-		args = append(args, q.After)
+		seq, err := ticketSeq(ctx, s.db, q.After)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, "t.seq > ?")
+		args = append(args, seq)
 	}
 	args = append(args, q.Limit)
 	return s.queryTickets(ctx, false, "SELECT "+ticketColumns+ticketFrom+" WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY t.id LIMIT ?", args...)
+		" ORDER BY t.seq LIMIT ?", args...)
 }
 
 // TicketsByIDs returns the tickets with these IDs (those that exist), in

@@ -243,8 +243,9 @@ func TestConstraintsRefuseBadRows(t *testing.T) {
 	till := addTill(t, s, "caisse")
 	db := rawDB(t, path)
 	insert := func(id string, total any, status string) error {
-		_, err := db.Exec(`INSERT INTO tickets (id, till_id, ref, currency, lines, vat, total, status, version, source, content_hash, created_at, updated_at)
-			VALUES (?, ?, ?, 'EUR', '[]', '[]', ?, ?, 1, 'till', x'00', '2025-01-01T00:00:00.000000000Z', '2025-01-01T00:00:00.000000000Z')`,
+		_, err := db.Exec(`INSERT INTO tickets (id, till_id, ref, currency, lines, vat, total, status, version, source, content_hash, created_at, updated_at, seq)
+			VALUES (?, ?, ?, 'EUR', '[]', '[]', ?, ?, 1, 'till', x'00', '2025-01-01T00:00:00.000000000Z', '2025-01-01T00:00:00.000000000Z',
+				(SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets))`,
 			id, till.ID, id, total, status)
 		return err
 	}

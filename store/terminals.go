@@ -98,17 +98,24 @@ func (s *Store) Terminals(ctx context.Context) ([]gateway.Terminal, error) {
 	return out, rows.Err()
 }
 
-func terminalArgs(t *gateway.Terminal) ([]any, error) {
-	keys := t.Keys
+func encodeKeys(keys []string) (string, error) {
 	if keys == nil {
 		keys = []string{}
 	}
 	kb, err := json.Marshal(keys)
 	if err != nil {
-		return nil, fmt.Errorf("store: encode keys: %w", err)
+		return "", fmt.Errorf("store: encode keys: %w", err)
+	}
+	return string(kb), nil
+}
+
+func terminalArgs(t *gateway.Terminal) ([]any, error) {
+	keys, err := encodeKeys(t.Keys)
+	if err != nil {
+		return nil, err
 	}
 	return []any{t.Name, t.Serial, t.Model, t.AppVersion, t.TokenHash, t.DisplayCols, t.DisplayRows,
-		t.PrinterCols, string(kb), formatTime(t.PairedAt), optTimeArg(t.LastSeen), optTimeArg(t.RevokedAt), t.ID}, nil
+		t.PrinterCols, keys, formatTime(t.PairedAt), optTimeArg(t.LastSeen), optTimeArg(t.RevokedAt), t.ID}, nil
 }
 
 // InsertTerminal implements gateway.Tx.
@@ -126,19 +133,50 @@ func (t *txn) InsertTerminal(_ context.Context, tm *gateway.Terminal) error {
 	return nil
 }
 
-// UpdateTerminal implements gateway.Tx.
-func (t *txn) UpdateTerminal(_ context.Context, tm *gateway.Terminal) error {
-	args, err := terminalArgs(tm)
+// TouchTerminal implements gateway.Tx.
+func (t *txn) TouchTerminal(_ context.Context, tm *gateway.Terminal) (gateway.Terminal, error) {
+	keys, err := encodeKeys(tm.Keys)
 	if err != nil {
-		return err
+		return gateway.Terminal{}, err
 	}
-	_, err = t.exec(`UPDATE terminals SET name = ?, serial = ?, model = ?, app_version = ?, token_hash = ?,
-		display_cols = ?, display_rows = ?, printer_cols = ?, keys = ?, paired_at = ?, last_seen = ?,
-		revoked_at = ? WHERE id = ?`, args...)
+	got, err := scanTerminal(t.queryRow(`UPDATE terminals SET last_seen = ?, app_version = ?, display_cols = ?,
+		display_rows = ?, printer_cols = ?, keys = ? WHERE id = ? AND revoked_at IS NULL RETURNING `+terminalColumns,
+		optTimeArg(tm.LastSeen), tm.AppVersion, tm.DisplayCols, tm.DisplayRows, tm.PrinterCols, keys, tm.ID))
+	if errors.Is(err, gateway.ErrNotFound) {
+		// Revoked, or gone: either way its token no longer opens anything.
+		return got, fmt.Errorf("store: touch terminal %s: %w", tm.ID, gateway.ErrUnauthorized)
+	}
 	if err != nil {
-		return fmt.Errorf("store: update terminal %s: %w", tm.ID, err)
+		return got, fmt.Errorf("store: touch terminal %s: %w", tm.ID, err)
 	}
-	return nil
+	return got, nil
+}
+
+// RenameTerminal implements gateway.Tx.
+func (t *txn) RenameTerminal(_ context.Context, id, name string) (gateway.Terminal, error) {
+	var other string
+	err := t.queryRow("SELECT id FROM terminals WHERE name = ? AND id <> ?", name, id).Scan(&other)
+	switch {
+	case err == nil:
+		return gateway.Terminal{}, gateway.Conflict("a terminal is already named %q", name)
+	case !errors.Is(err, sql.ErrNoRows):
+		return gateway.Terminal{}, fmt.Errorf("store: rename terminal %s: %w", id, err)
+	}
+	got, err := scanTerminal(t.queryRow("UPDATE terminals SET name = ? WHERE id = ? RETURNING "+terminalColumns, name, id))
+	if err != nil {
+		return got, fmt.Errorf("store: rename terminal %s: %w", id, err)
+	}
+	return got, nil
+}
+
+// RevokeTerminal implements gateway.Tx.
+func (t *txn) RevokeTerminal(_ context.Context, id string, at time.Time) (gateway.Terminal, error) {
+	got, err := scanTerminal(t.queryRow("UPDATE terminals SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING "+terminalColumns,
+		formatTime(at), id))
+	if err != nil {
+		return got, fmt.Errorf("store: revoke terminal %s: %w", id, err)
+	}
+	return got, nil
 }
 
 // InsertPairingCode implements gateway.Tx.

@@ -110,9 +110,12 @@ func (t *txn) InsertTicket(_ context.Context, tk *gateway.Ticket) error {
 	if err != nil {
 		return err
 	}
+	// seq is the next of the store's order, max+1: only the writer inserts,
+	// and a savepoint rolled back takes its number back with it.
 	_, err = t.exec(`INSERT INTO tickets (till_id, ref, table_no, covers, server, loyalty, currency,
-		lines, vat, total, paid, status, version, source, content_hash, created_at, updated_at, id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		lines, vat, total, paid, status, version, source, content_hash, created_at, updated_at, id, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets))`, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert ticket %s: %w", tk.Ref, err)
 	}
@@ -134,8 +137,8 @@ func (t *txn) UpdateTicket(_ context.Context, tk *gateway.Ticket) error {
 	return nil
 }
 
-// Tickets implements gateway.Store. Payments are not loaded: a list shows
-// paid and due, the detail shows payments.
+// Tickets implements gateway.Store, in seq order. Payments are not loaded:
+// a list shows paid and due, the detail shows payments.
 func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error) {
 	var where []string
 	var args []any
@@ -166,7 +169,11 @@ func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.T
 		add("t.updated_at >= ?", formatTime(q.Since))
 	}
 	if q.After != "" {
-		add("t.id > ?", q.After)
+		seq, err := ticketSeq(ctx, s.db, q.After)
+		if err != nil {
+			return nil, err
+		}
+		add("t.seq > ?", seq)
 	}
 	columns := ticketColumns
 	if q.Brief {
@@ -176,7 +183,21 @@ func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.T
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY t.id LIMIT ?"
+	query += " ORDER BY t.seq LIMIT ?"
 	args = append(args, q.Limit)
 	return s.queryTickets(ctx, q.Brief, query, args...)
+}
+
+// ticketSeq is where a list cursor, the ID of the last ticket a page
+// showed, stands in the store's order.
+func ticketSeq(ctx context.Context, q querier, id string) (int64, error) {
+	var seq int64
+	err := q.QueryRowContext(ctx, "SELECT seq FROM tickets WHERE id = ?", id).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: %q: %w", id, gateway.ErrUnknownCursor)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: ticket cursor: %w", err)
+	}
+	return seq, nil
 }

@@ -233,7 +233,7 @@ func (h *Hub) dispatch(evs []gateway.Event) {
 		if e.TicketID == "" || !changesScreens(e.Type) {
 			continue
 		}
-		h.c.Sessions.Changed(e.Seq, e.TicketID)
+		h.c.Sessions.Changed(e)
 		if !slices.Contains(ids, e.TicketID) {
 			ids = append(ids, e.TicketID)
 		}

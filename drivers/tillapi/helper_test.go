@@ -37,6 +37,10 @@ type env struct {
 type envOptions struct {
 	window    int           // event bus window; 8192 as in production when zero
 	heartbeat time.Duration // SSE heartbeat; 15 s when zero
+
+	// now is the gateway's clock; when nil, one a millisecond later at
+	// each reading.
+	now func() time.Time
 }
 
 // syncBuffer collects the slog output of the whole stack.
@@ -92,10 +96,13 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	}
 	bus.Start(last)
 
-	clk := &clock{now: time.Date(2026, 11, 25, 19, 42, 0, 0, time.UTC)}
+	now := (&clock{now: time.Date(2026, 11, 25, 19, 42, 0, 0, time.UTC)}).Now
+	if opt.now != nil {
+		now = opt.now
+	}
 	cfg := gateway.DefaultConfig()
-	tickets := gateway.NewTickets(st, cfg.Rules, clk.Now)
-	tills := gateway.NewTills(st, clk.Now)
+	tickets := gateway.NewTickets(st, cfg.Rules, now)
+	tills := gateway.NewTills(st, now)
 	events := gateway.NewEventLog(st, bus)
 
 	mux := http.NewServeMux()

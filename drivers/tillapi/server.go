@@ -160,10 +160,16 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, till gatewa
 		return err
 	}
 	ts, err := s.tickets.List(r.Context(), till, q)
+	if errors.Is(err, gateway.ErrUnknownCursor) {
+		return badQuery("cursor", "not a cursor this gateway gave")
+	}
 	if err != nil {
 		return err
 	}
 	out := ticketList{Tickets: ts}
+	// The cursor names the page's last ticket, and the store pages in its
+	// own order (seq) from there: never in ID order, which follows the wall
+	// clock.
 	if len(ts) == q.Limit {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(ts[len(ts)-1].ID))
 	}
@@ -174,11 +180,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, till gatewa
 func parseListQuery(r *http.Request) (gateway.TicketQuery, error) {
 	v := r.URL.Query()
 	q := gateway.TicketQuery{Table: v.Get("table"), Ref: v.Get("ref"), Limit: DefaultListLimit}
-	bad := func(field, msg string) error {
-		p := problem(http.StatusBadRequest, "bad-query", "Invalid query", field+": "+msg)
-		p.Errors = []gateway.FieldError{{Field: field, Message: msg}}
-		return p
-	}
+	bad := badQuery
 	for _, st := range v["status"] {
 		if !gateway.ValidTicketStatus(st) {
 			return q, bad("status", "unknown status "+strconv.Quote(st))
@@ -207,6 +209,13 @@ func parseListQuery(r *http.Request) (gateway.TicketQuery, error) {
 		q.After = string(id)
 	}
 	return q, nil
+}
+
+// badQuery is a 400 naming the query parameter at fault.
+func badQuery(field, msg string) error {
+	p := problem(http.StatusBadRequest, "bad-query", "Invalid query", field+": "+msg)
+	p.Errors = []gateway.FieldError{{Field: field, Message: msg}}
+	return p
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
