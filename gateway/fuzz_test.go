@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -168,6 +169,37 @@ func FuzzLooksLikePAN(f *testing.F) {
 					t.Fatalf("the card number in %q is missed", c)
 				}
 			}
+		}
+	})
+}
+
+// FuzzResultNormalize checks that whatever free text a terminal sends, the
+// normalized result passes Validate, holds no card number, and a second
+// Normalize changes nothing.
+func FuzzResultNormalize(f *testing.F) {
+	for _, s := range []string{"CARTE BANCAIRE", "SIRET 362 521 874 00036", "CB 4111 1111 1111 1111",
+		"４１１１ １１１１ １１１１ １１１１", strings.Repeat("=", 52) + "4111 1111 1111 1111", "a\tb\u202ec\xff", ""} {
+		f.Add(s, "chip", uint8(3))
+	}
+	f.Add("LIGNE", "contactless 4111111111111111", uint8(120))
+	f.Fuzz(func(t *testing.T, line, entry string, n uint8) {
+		r := gateway.Result{PaymentID: "pay_1", Status: gateway.PaymentApproved, Amount: 1000, Currency: "EUR",
+			Card: &gateway.Card{Scheme: "CB", MaskedPAN: "#####5743", Entry: entry}}
+		for i := range int(n) {
+			r.Receipt = append(r.Receipt, strings.Repeat(line, i%3+1))
+		}
+		r.Normalize()
+		if err := r.Validate(); err != nil {
+			t.Fatalf("normalized, still refused: %v", err)
+		}
+		for i, l := range append(slices.Clone(r.Receipt), r.Card.Entry) {
+			if gateway.LooksLikePAN(l) {
+				t.Fatalf("line %d: %q looks like a card number", i, l)
+			}
+		}
+		again := r
+		if w := again.Normalize(); len(w) != 0 {
+			t.Fatalf("a second Normalize changed %v", w)
 		}
 	})
 }
