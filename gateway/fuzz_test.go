@@ -2,8 +2,11 @@ package gateway_test
 
 import (
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/passerelle/passerelle/gateway"
 )
@@ -81,36 +84,82 @@ func FuzzVATBreakdown(f *testing.F) {
 }
 
 // FuzzLooksLikePAN checks properties that hold whatever the text around a
-// card number is.
+// card number is, and whatever digits and separators write it.
 func FuzzLooksLikePAN(f *testing.F) {
-	pans := []string{"4970101234567893", "4970 1012 3456 7893", "4970-1012-3456-7893", "4222222222222", withLuhnDigit("601100099013942412")}
+	pans := []string{"4970101234567893", "4970 1012 3456 7893", "4970-1012-3456-7893", "4970.1012.3456.7893",
+		"4970  1012  3456  7893", "４９７０ １０１２ ３４５６ ７８９３", "٤٩٧٠١٠١٢٣٤٥٦٧٨٩٣", "378282246310005",
+		"36227206271667", withLuhnDigit("601100099013942412")}
 	for _, p := range pans {
 		if !gateway.LooksLikePAN(p) {
 			f.Fatalf("%q is meant to be a card number", p)
 		}
+		f.Add(p)
+	}
+	// Both kinds: numbers that are not card numbers, and card numbers
+	// hidden in text.
+	for _, s := range []string{"20261202-00004", "2026120200004", "SIRET 362 521 874 00036", "3006760300018",
+		"04 78 12 34 56 / 06 12 34 56 78", "Table 5 4111 1111 1111 1111", "carte:4111\u200b1111\u200b1111\u200b1111!",
+		"n°５５５５ ５５５５ ５５５５ ４４４４", "4222222222222", ""} {
+		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got := gateway.LooksLikePAN(s)
 		digits := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] >= '0' && s[i] <= '9' {
+		for _, r := range s {
+			if unicode.IsDigit(r) {
 				digits++
 			}
 		}
-		if got && digits < 13 {
+		if got && digits < 14 {
 			t.Fatalf("%q has %d digits, yet looks like a card number", s, digits)
 		}
 		if gateway.LooksLikePAN("x"+s+"x") != got {
 			t.Fatalf("letters around %q change the verdict", s)
 		}
 		noDigits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
+			if unicode.IsDigit(r) {
 				return -1
 			}
 			return r
 		}, s)
 		if gateway.LooksLikePAN(noDigits) {
 			t.Fatalf("%q has no digits, yet looks like a card number", noDigits)
+		}
+		// Neither the script of the digits nor the separators matter.
+		for name, v := range map[string]string{
+			"full-width digits": strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' {
+					return r - '0' + '０'
+				}
+				return r
+			}, s),
+			"double spaces":    strings.ReplaceAll(s, " ", "  "),
+			"dots, not dashes": strings.ReplaceAll(s, "-", "."),
+		} {
+			if gateway.LooksLikePAN(v) != got {
+				t.Fatalf("%q with %s (%q) changes the verdict", s, name, v)
+			}
+		}
+		// Masking leaves no card number, changes nothing else, and only
+		// what LooksLikePAN finds.
+		m := gateway.MaskPANs(s)
+		switch {
+		case gateway.LooksLikePAN(m):
+			t.Fatalf("MaskPANs(%q) = %q still looks like a card number", s, m)
+		case !got && m != s:
+			t.Fatalf("MaskPANs(%q) = %q changed text without a card number", s, m)
+		case got && m == s:
+			t.Fatalf("MaskPANs(%q) masked nothing", s)
+		case utf8.RuneCountInString(m) != utf8.RuneCountInString(s):
+			t.Fatalf("MaskPANs(%q) = %q changed the length", s, m)
+		case gateway.MaskPANs(m) != m:
+			t.Fatalf("MaskPANs(%q) = %q is masked again", s, m)
+		}
+		rs, rm := []rune(s), []rune(m)
+		for i := range rs {
+			if rs[i] != rm[i] && (rm[i] != '#' || !unicode.IsDigit(rs[i])) {
+				t.Fatalf("MaskPANs(%q) = %q changed %q, not a digit", s, m, rs[i])
+			}
 		}
 		// A card number is found next to anything, separated by a space, a
 		// dash or a letter.
@@ -120,6 +169,37 @@ func FuzzLooksLikePAN(f *testing.F) {
 					t.Fatalf("the card number in %q is missed", c)
 				}
 			}
+		}
+	})
+}
+
+// FuzzResultNormalize checks that whatever free text a terminal sends, the
+// normalized result passes Validate, holds no card number, and a second
+// Normalize changes nothing.
+func FuzzResultNormalize(f *testing.F) {
+	for _, s := range []string{"CARTE BANCAIRE", "SIRET 362 521 874 00036", "CB 4111 1111 1111 1111",
+		"４１１１ １１１１ １１１１ １１１１", strings.Repeat("=", 52) + "4111 1111 1111 1111", "a\tb\u202ec\xff", ""} {
+		f.Add(s, "chip", uint8(3))
+	}
+	f.Add("LIGNE", "contactless 4111111111111111", uint8(120))
+	f.Fuzz(func(t *testing.T, line, entry string, n uint8) {
+		r := gateway.Result{PaymentID: "pay_1", Status: gateway.PaymentApproved, Amount: 1000, Currency: "EUR",
+			Card: &gateway.Card{Scheme: "CB", MaskedPAN: "#####5743", Entry: entry}}
+		for i := range int(n) {
+			r.Receipt = append(r.Receipt, strings.Repeat(line, i%3+1))
+		}
+		r.Normalize()
+		if err := r.Validate(); err != nil {
+			t.Fatalf("normalized, still refused: %v", err)
+		}
+		for i, l := range append(slices.Clone(r.Receipt), r.Card.Entry) {
+			if gateway.LooksLikePAN(l) {
+				t.Fatalf("line %d: %q looks like a card number", i, l)
+			}
+		}
+		again := r
+		if w := again.Normalize(); len(w) != 0 {
+			t.Fatalf("a second Normalize changed %v", w)
 		}
 	})
 }

@@ -98,9 +98,11 @@ const (
 	MaxResultField  = 64
 )
 
-// Validate checks a result before anything is written. A masked PAN that
+// Validate checks a result before anything is written: a bad money field
+// refuses it (see Normalize for which fields are money). A masked PAN that
 // shows more than the last 4 digits (or the first 6 and last 4), or any
-// full card number anywhere, is refused.
+// full card number in a money field, is refused. Free text is checked too,
+// but Record normalizes it first, so that it never refuses a result.
 func (r Result) Validate() error {
 	var fe fieldErrors
 	switch r.Status {
@@ -127,7 +129,7 @@ func (r Result) Validate() error {
 		if msg := CheckText(r.Card.Scheme, 0, 16); msg != "" {
 			fe.add("card.scheme", "%s", msg)
 		}
-		if msg := CheckText(r.Card.Entry, 0, 16); msg != "" {
+		if msg := CheckText(r.Card.Entry, 0, MaxCardEntry); msg != "" {
 			fe.add("card.entry", "%s", msg)
 		}
 		if msg := CheckMaskedPAN(r.Card.MaskedPAN); msg != "" {
@@ -196,6 +198,7 @@ func CheckMaskedPAN(s string) string {
 // ticket already paid (the ticket is then overpaid and the manager refunds).
 // It returns the payment as stored and whether this call changed it.
 func (s *Payments) Record(ctx context.Context, deviceID string, r Result) (Payment, bool, error) {
+	r.Normalize() // free text never refuses money taken (the caller logs what changed)
 	if err := r.Validate(); err != nil {
 		return Payment{}, false, err
 	}

@@ -85,7 +85,8 @@ func (c *conn) result(ctx context.Context, v *resultMsg) error {
 	if err != nil {
 		return err
 	}
-	p, _, err := c.h.c.Payments.Record(ctx, c.term.ID, r)
+	changes := r.Normalize()
+	p, recorded, err := c.h.c.Payments.Record(ctx, c.term.ID, r)
 	var verr *gateway.ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -94,6 +95,12 @@ func (c *conn) result(ctx context.Context, v *resultMsg) error {
 		return bad(codeUnknownPay, "no payment %q for this terminal", v.PaymentID)
 	case err != nil:
 		return err
+	}
+	if recorded { // a copy of a result already stored was logged the first time
+		for _, w := range changes { // never the text: it may hold a card number
+			c.h.c.Log.Warn("payment result text changed to be stored", "terminal", c.term.Name, "payment", p.ID,
+				"field", w.Field, "change", w.Message)
+		}
 	}
 	c.sendMsg(paymentMsg{Type: "ack", PaymentID: p.ID})
 	return c.sess.Paid(ctx, p)
