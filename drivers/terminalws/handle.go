@@ -9,7 +9,8 @@ import (
 )
 
 // handle takes one message from the terminal. Bad messages get an error and
-// change nothing; too many in a row, or too many too fast, disconnect.
+// change nothing; too many malformed ones in a row, or too many messages
+// too fast, disconnect.
 func (c *conn) handle(ctx context.Context, data []byte) {
 	if !c.bucket.take(time.Now()) {
 		c.sendMsg(errorMsg{Type: "error", Code: codeRateLimited, Message: "too many messages"})
@@ -17,18 +18,34 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		return
 	}
 	err := c.dispatch(ctx, data)
-	if err == nil {
+	if err != nil {
+		c.sendError(err)
+	}
+	if !malformed(err) {
 		c.bad = 0
 		return
 	}
-	c.sendError(err)
-	var pe *protoError
-	if errors.As(err, &pe) && pe.code != codeBusy {
-		c.bad++
-	}
+	c.bad++
 	if c.bad >= MaxBadMessages {
 		c.close("too many bad messages")
 	}
+}
+
+// malformed reports whether err refuses a message that the protocol cannot
+// read (not JSON, an unknown type, over a limit), as opposed to a well-formed
+// message that the gateway refuses: a key mapped to no scenario, an input
+// refused, an answer to a screen gone are a waiter's mistakes, and a
+// terminal is not disconnected for those.
+func malformed(err error) bool {
+	var pe *protoError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.code {
+	case codeBadJSON, codeUnknownType, codeTooLarge:
+		return true
+	}
+	return false
 }
 
 func (c *conn) dispatch(ctx context.Context, data []byte) error {

@@ -24,7 +24,7 @@ const (
 	ReadTimeout       = 60 * time.Second // a terminal silent this long is offline
 	WriteTimeout      = 10 * time.Second
 	HelloTimeout      = 10 * time.Second
-	MaxBadMessages    = 10 // bad messages in a row before a disconnect
+	MaxBadMessages    = 10 // malformed messages in a row before a disconnect
 	MessagesPerSecond = 20 // sustained rate allowed, with a burst of MessageBurst
 	MessageBurst      = 40
 	OutboxSize        = 64 // messages queued for a slow terminal before it is dropped
