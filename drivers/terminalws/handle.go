@@ -52,9 +52,6 @@ func (c *conn) dispatch(ctx context.Context, data []byte) error {
 	if data == nil {
 		return bad(codeBadJSON, "only text frames carry messages")
 	}
-	if len(data) > MaxFrame {
-		return bad(codeTooLarge, "a message must be at most %d bytes", MaxFrame)
-	}
 	m, err := Decode(data)
 	if err != nil {
 		return err

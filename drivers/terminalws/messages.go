@@ -1,11 +1,12 @@
 package terminalws
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/passerelle/passerelle/drivers/jsonstrict"
 	"github.com/passerelle/passerelle/gateway"
 )
 
@@ -125,9 +126,16 @@ type inbound struct {
 	v   any
 }
 
-// Decode parses one terminal message strictly: a JSON object with a known
-// type and no unknown fields.
+// Decode parses one terminal message strictly, as the till API does a
+// ticket: a JSON object of at most MaxFrame bytes, with a known type, each
+// name spelt exactly as the protocol spells it and given once, and no
+// unknown field.
 func Decode(data []byte) (inbound, error) {
+	if len(data) > MaxFrame {
+		return inbound{}, bad(codeTooLarge, "a message must be at most %d bytes", MaxFrame)
+	}
+	// The type only picks the fields to check against: a second "type",
+	// however spelt, is then refused with the rest.
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return inbound{}, bad(codeBadJSON, "not a JSON object: %v", err)
@@ -151,15 +159,26 @@ func Decode(data []byte) (inbound, error) {
 	default:
 		return inbound{}, bad(codeUnknownType, "unknown message type %q", env.Type)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return inbound{}, bad(codeBadJSON, "%s: %v", env.Type, err)
-	}
-	if dec.More() {
-		return inbound{}, bad(codeBadJSON, "trailing data after the message")
+	if _, err := jsonstrict.Decode(data, v, jsonstrict.Refuse); err != nil {
+		return inbound{}, decodeError(env.Type, err)
 	}
 	return inbound{typ: env.Type, v: v}, nil
+}
+
+func decodeError(typ string, err error) error {
+	var fe *jsonstrict.FieldError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &fe):
+		return bad(codeBadJSON, "%s: %s", typ, fe.Error())
+	case errors.As(err, &te):
+		return bad(codeBadJSON, "%s: %s is not %s", typ, jsonstrict.Quote(te.Field), te.Type)
+	case errors.Is(err, jsonstrict.ErrNotObject):
+		return bad(codeBadJSON, "not a JSON object")
+	case errors.Is(err, jsonstrict.ErrTrailing):
+		return bad(codeBadJSON, "trailing data after the message")
+	}
+	return bad(codeBadJSON, "%s: %v", typ, err)
 }
 
 func (h *helloMsg) hello() gateway.Hello {
