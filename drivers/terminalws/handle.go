@@ -1,8 +1,11 @@
 package terminalws
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -20,6 +23,7 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 	err := c.dispatch(ctx, data)
 	if err != nil {
 		c.sendError(err)
+		c.refused(data, err)
 	}
 	if !malformed(err) {
 		c.bad = 0
@@ -56,6 +60,7 @@ func (c *conn) dispatch(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
+	c.logIgnored(m)
 	switch v := m.v.(type) {
 	case *helloMsg:
 		return bad(codeInvalid, "already said hello")
@@ -71,6 +76,95 @@ func (c *conn) dispatch(ctx context.Context, data []byte) error {
 		return c.paymentRef(ctx, m.typ, v)
 	}
 	return bad(codeUnknownType, "unhandled message")
+}
+
+// logIgnored logs the fields a report was taken without, once per field
+// and connection: a terminal app that always sends them is said once, not
+// at every payment.
+func (c *conn) logIgnored(m inbound) {
+	for _, f := range m.ignored {
+		key := m.typ + " " + f.path
+		if c.logged[key] || len(c.logged) >= maxLoggedFields {
+			continue
+		}
+		if c.logged == nil {
+			c.logged = map[string]bool{}
+		}
+		c.logged[key] = true
+		c.h.c.Log.Warn("terminal message: field ignored", "terminal", c.term.Name, "message", m.typ,
+			"field", logField(f.path), "why", f.why)
+	}
+}
+
+// maxLoggedFields bounds what a connection can make the gateway remember.
+const maxLoggedFields = 32
+
+// logField is a field's path as logged: never a card number, never long.
+func logField(path string) string {
+	if gateway.LooksLikePAN(path) {
+		return "(a name that looks like a card number)"
+	}
+	if len(path) > 64 {
+		return strings.ToValidUTF8(path[:64], "") + "…"
+	}
+	return path
+}
+
+// refused is called with a message the gateway refused. A payment_result
+// for the payment the session waits for, once refused, would leave the
+// terminal stuck waiting (start busy, cancel no_screen) while the terminal
+// is done with the card: the session stops waiting and ends the scenario,
+// and the payment, pending, becomes unknown at its deadline for the manager
+// to resolve. A failure of the gateway's own (internal) is not a refusal:
+// the terminal sends the result again.
+func (c *conn) refused(data []byte, err error) {
+	var pe *protoError
+	if c.sess == nil || !errors.As(err, &pe) {
+		return
+	}
+	id := c.sess.Paying()
+	if id == "" || !resultFor(data, id) {
+		return
+	}
+	c.h.c.Log.Warn("payment result refused: the terminal is back to idle, the payment becomes unknown at its deadline for the manager to resolve",
+		"terminal", c.term.Name, "payment", id, "err", pe.Error())
+	c.sess.ResultRefused(id)
+}
+
+// resultFor reports whether data, however malformed, is a payment_result
+// about payment id and no other: every "type" and "payment_id" read before
+// the end or the first error, in any case, says so.
+func resultFor(data []byte, id string) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	var isResult, names bool
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		name, _ := tok.(string)
+		var s string
+		switch {
+		case strings.EqualFold(name, "type"):
+			if json.Unmarshal(v, &s) != nil || s != "payment_result" {
+				return false
+			}
+			isResult = true
+		case strings.EqualFold(name, "payment_id"):
+			if json.Unmarshal(v, &s) != nil || s != id {
+				return false
+			}
+			names = true
+		}
+	}
+	return isResult && names
 }
 
 // sessionErr turns the engine's refusals into protocol errors.

@@ -73,6 +73,7 @@ type env struct {
 	tillKey   string
 
 	termClock *clock // the pairing and bad-tries clock: tests move it by hand
+	payClock  *clock // the payments' clock: tests move it past deadlines
 	logs      *syncBuffer
 }
 
@@ -81,6 +82,9 @@ type envOptions struct {
 	// unlimited lifts the message rate limit, for tests that drive
 	// terminals far faster than a waiter can.
 	unlimited bool
+	// expireEvery, if set, is how often the hub sweeps payments past their
+	// deadline (tests that wait for the sweep).
+	expireEvery time.Duration
 }
 
 // Fixed times of the golden receipts: the payment is completed at 19:45:02
@@ -137,6 +141,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	if opt.unlimited {
 		hc.RateLimit, hc.RateBurst = 1e6, 1e6
 	}
+	hc.ExpireInterval = opt.expireEvery
 	hub := terminalws.New(hc)
 	mux := http.NewServeMux()
 	hub.Register(mux)
@@ -166,7 +171,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 		t.Fatalf("add till: %v", err)
 	}
 	return &env{t: t, srv: srv, st: st, tickets: tickets, terminals: terminals, payments: payments, hub: hub,
-		till: till, tillKey: key, termClock: termClock, logs: logs}
+		till: till, tillKey: key, termClock: termClock, payClock: payClock, logs: logs}
 }
 
 // syncBuffer collects the slog output of the whole gateway.

@@ -45,6 +45,8 @@ type Config struct {
 	// MessageBurst (tests that drive terminals faster than people can).
 	RateLimit float64
 	RateBurst float64
+	// ExpireInterval, if set, replaces the default (tests).
+	ExpireInterval time.Duration
 }
 
 // Hub accepts terminal connections and keeps track of who is online.
@@ -74,6 +76,9 @@ func New(c Config) *Hub {
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = MessageBurst
+	}
+	if c.ExpireInterval == 0 {
+		c.ExpireInterval = ExpireInterval
 	}
 	h := &Hub{c: c, conns: map[string]*conn{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
@@ -138,6 +143,15 @@ func (h *Hub) Online(terminalID string) bool {
 	defer h.mu.Unlock()
 	_, ok := h.conns[terminalID]
 	return ok
+}
+
+// Running reports whether a terminal still runs payment p: it is connected
+// and its session waits for p's result. A payment whose terminal is gone,
+// or whose result was refused (the session then stops waiting), is not
+// running, and becomes unknown at its deadline.
+func (h *Hub) Running(p gateway.Payment) bool {
+	c := h.conn(p.DeviceID)
+	return c != nil && c.payingFor(p.ID)
 }
 
 // OnlineIDs returns the connected terminals' IDs.
@@ -275,7 +289,7 @@ func changesScreens(typ string) bool {
 }
 
 func (h *Hub) expire(ctx context.Context) {
-	t := time.NewTicker(ExpireInterval)
+	t := time.NewTicker(h.c.ExpireInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -283,7 +297,7 @@ func (h *Hub) expire(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n, err := h.c.Payments.Expire(ctx, h.Online); err != nil && ctx.Err() == nil {
+		if n, err := h.c.Payments.Expire(ctx, h.Running); err != nil && ctx.Err() == nil {
 			h.c.Log.Error("expire payments", "err", err)
 		} else if n > 0 {
 			h.c.Log.Warn("payments past their deadline are now unknown: the manager must resolve them", "count", n)
