@@ -146,7 +146,7 @@ func (x *Session) Paying() string {
 // on a message. The payment stays pending, becomes unknown at its deadline
 // and the manager resolves it.
 func (x *Session) ResultRefused(paymentID string) {
-	if x.Paying() == "" || x.Paying() != paymentID {
+	if id := x.Paying(); id == "" || id != paymentID {
 		return
 	}
 	x.await = awaitNothing

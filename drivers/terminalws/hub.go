@@ -39,6 +39,7 @@ const (
 )
 
 // EventSource is the event log as the hub follows it: a *gateway.EventLog.
+// Wait returns at least one event, or an error.
 type EventSource interface {
 	Wait(ctx context.Context, after int64, tillID string, limit int) ([]gateway.Event, error)
 	Last() int64
