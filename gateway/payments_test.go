@@ -427,8 +427,8 @@ func TestLateApproval(t *testing.T) {
 // it.
 func TestExpireAndResolve(t *testing.T) {
 	ctx := context.Background()
-	online := func(string) bool { return true }
-	offline := func(string) bool { return false }
+	online := func(gateway.Payment) bool { return true }
+	offline := func(gateway.Payment) bool { return false }
 	l := newLedger(t)
 	tk := l.ticket(t, "1", 5000)
 	p := l.start(t, tk, 5000)

@@ -137,6 +137,28 @@ func (s *Sessions) New(t Terminal, send func(Message)) *Session {
 // Idle reports whether no scenario runs.
 func (x *Session) Idle() bool { return x.sc == nil }
 
+// Paying returns the ID of the payment whose result the session waits for,
+// or "".
+func (x *Session) Paying() string {
+	if x.await != awaitPayment || x.payment == nil {
+		return ""
+	}
+	return x.payment.ID
+}
+
+// ResultRefused tells the session that the terminal's result for its
+// payment was refused. The terminal has finished with the card, so waiting
+// on would leave it stuck: the session stops waiting and ends the scenario
+// on a message. The payment stays pending, becomes unknown at its deadline
+// and the manager resolves it.
+func (x *Session) ResultRefused(paymentID string) {
+	if id := x.Paying(); id == "" || id != paymentID {
+		return
+	}
+	x.await = awaitNothing
+	x.message("PAIEMENT NON ENREGISTRÉ", []string{"VOIR LE RESPONSABLE"}, true)
+}
+
 // Start begins the scenario that key starts on this terminal.
 func (x *Session) Start(ctx context.Context, key string) error {
 	if x.await == awaitPayment {

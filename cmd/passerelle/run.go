@@ -115,11 +115,16 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 
 	mux := http.NewServeMux()
 	hub.Register(mux)
+	parts := newParts()
+	parts.check("terminals", hub.Health)
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: "disabled"}
 			if err := st.Ping(ctx); err != nil {
 				h.Status, h.Store = "degraded", "error"
+			}
+			if down := parts.down(); len(down) > 0 {
+				h.Status, h.Down = "degraded", down
 			}
 			return h
 		}}).Register(mux)
@@ -167,16 +172,20 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Run(gctx) })
-	g.Go(func() error { return hooks.Run(gctx) })
-	g.Go(func() error { return hub.Run(gctx) })
-	g.Go(func() error { return scenarios.Run(gctx) })
-	g.Go(func() error { return events.WatchStore(gctx, storeWatch, log) })
+	g.Go(parts.run(gctx, "server", srv.Run))
+	g.Go(parts.run(gctx, "webhooks", hooks.Run))
+	g.Go(parts.run(gctx, "terminals", hub.Run))
+	g.Go(parts.run(gctx, "scenarios", scenarios.Run))
+	g.Go(parts.run(gctx, "event watch", func(ctx context.Context) error { return events.WatchStore(ctx, storeWatch, log) }))
+	// mDNS is optional: its tasks log their failure and return nil.
 	shopName := func() string { return live.Config().Shop.Name }
 	for _, task := range discoveryTasks(cfg, shopName, gatewayID, srv.Addr(), fingerprint, discovery, log) {
 		g.Go(func() error { return task(gctx) })
 	}
 	err = g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("passerelle stopped: a part stopped for good", "err", err)
+	}
 	log.Info("passerelle stopped")
 	if errors.Is(err, context.Canceled) {
 		return nil

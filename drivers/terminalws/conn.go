@@ -29,8 +29,12 @@ type conn struct {
 	once    sync.Once
 	reason  string
 	sess    *gateway.Session
-	bad     int // bad messages in a row
+	bad     int // malformed messages in a row
 	bucket  tokenBucket
+	// paying is the payment the session waits for the result of, as of
+	// the loop's last step: the hub's sweep reads it from its goroutine.
+	paying atomic.Pointer[string]
+	logged map[string]bool // fields ignored, already logged once
 }
 
 func newConn(h *Hub, ws *websocket.Conn, addr string) *conn {
@@ -113,7 +117,15 @@ func (c *conn) loop(ctx context.Context) {
 		case <-c.kick:
 			c.refresh(ctx, c.moreChanged([]string{}))
 		}
+		id := c.sess.Paying()
+		c.paying.Store(&id)
 	}
+}
+
+// payingFor reports whether the session waits for the result of payment id.
+func (c *conn) payingFor(id string) bool {
+	p := c.paying.Load()
+	return p != nil && *p == id
 }
 
 func (c *conn) refresh(ctx context.Context, ids []string) {

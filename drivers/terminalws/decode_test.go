@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -28,6 +29,15 @@ func TestDecode(t *testing.T) {
 		{`"start"`, "", codeBadJSON},
 		{``, "", codeBadJSON},
 		{`{"type":"payment_result","payment_id":"p","amount":1.5}`, "", codeBadJSON},
+		{`{"type":"start","KEY":"F1"}`, "", codeBadJSON},
+		{`{"type":"start","key":"F1","key":"F2"}`, "", codeBadJSON},
+		{`{"type":"start","TYPE":"hello","key":"F1"}`, "", codeBadJSON},
+		{`{"TYPE":"start","key":"F1"}`, "", codeBadJSON},
+		{`{"type":"payment_result","payment_id":"p","status":"declined","STATUS":"approved"}`, "", codeBadJSON},
+		{`{"type":"payment_result","payment_id":"p","status":"declined","status":"approved"}`, "", codeBadJSON},
+		{`{"type":"payment_result","payment_id":"p","card":{"scheme":"CB","Scheme":"VISA"}}`, "", codeBadJSON},
+		{`{"type":"hello","model":"` + strings.Repeat("x", MaxFrame) + `"}`, "", codeTooLarge},
+		{"{\"type\":\"start\",\"key\":\"F\xff\"}", "", codeBadJSON},
 	}
 	for _, tc := range cases {
 		m, err := Decode([]byte(tc.in))

@@ -7,7 +7,7 @@
 //
 // Limits, all explicit: frames over MaxFrame bytes get an error and change
 // nothing, frames over HardReadLimit close the connection; more than
-// MaxBadMessages bad messages in a row, or a sustained rate above
+// MaxBadMessages malformed messages in a row, or a sustained rate above
 // MessagesPerSecond, disconnects the terminal; a terminal silent for
 // ReadTimeout is offline.
 package terminalws

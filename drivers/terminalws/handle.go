@@ -1,15 +1,19 @@
 package terminalws
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
 )
 
 // handle takes one message from the terminal. Bad messages get an error and
-// change nothing; too many in a row, or too many too fast, disconnect.
+// change nothing; too many malformed ones in a row, or too many messages
+// too fast, disconnect.
 func (c *conn) handle(ctx context.Context, data []byte) {
 	if !c.bucket.take(time.Now()) {
 		c.sendMsg(errorMsg{Type: "error", Code: codeRateLimited, Message: "too many messages"})
@@ -17,31 +21,46 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		return
 	}
 	err := c.dispatch(ctx, data)
-	if err == nil {
+	if err != nil {
+		c.sendError(err)
+		c.refused(data, err)
+	}
+	if !malformed(err) {
 		c.bad = 0
 		return
 	}
-	c.sendError(err)
-	var pe *protoError
-	if errors.As(err, &pe) && pe.code != codeBusy {
-		c.bad++
-	}
+	c.bad++
 	if c.bad >= MaxBadMessages {
 		c.close("too many bad messages")
 	}
+}
+
+// malformed reports whether err refuses a message that the protocol cannot
+// read (not JSON, an unknown type, over a limit), as opposed to a well-formed
+// message that the gateway refuses: a key mapped to no scenario, an input
+// refused, an answer to a screen gone are a waiter's mistakes, and a
+// terminal is not disconnected for those.
+func malformed(err error) bool {
+	var pe *protoError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.code {
+	case codeBadJSON, codeUnknownType, codeTooLarge:
+		return true
+	}
+	return false
 }
 
 func (c *conn) dispatch(ctx context.Context, data []byte) error {
 	if data == nil {
 		return bad(codeBadJSON, "only text frames carry messages")
 	}
-	if len(data) > MaxFrame {
-		return bad(codeTooLarge, "a message must be at most %d bytes", MaxFrame)
-	}
 	m, err := Decode(data)
 	if err != nil {
 		return err
 	}
+	c.logIgnored(m)
 	switch v := m.v.(type) {
 	case *helloMsg:
 		return bad(codeInvalid, "already said hello")
@@ -57,6 +76,95 @@ func (c *conn) dispatch(ctx context.Context, data []byte) error {
 		return c.paymentRef(ctx, m.typ, v)
 	}
 	return bad(codeUnknownType, "unhandled message")
+}
+
+// logIgnored logs the fields a report was taken without, once per field
+// and connection: a terminal app that always sends them is said once, not
+// at every payment.
+func (c *conn) logIgnored(m inbound) {
+	for _, f := range m.ignored {
+		key := m.typ + " " + f.path
+		if c.logged[key] || len(c.logged) >= maxLoggedFields {
+			continue
+		}
+		if c.logged == nil {
+			c.logged = map[string]bool{}
+		}
+		c.logged[key] = true
+		c.h.c.Log.Warn("terminal message: field ignored", "terminal", c.term.Name, "message", m.typ,
+			"field", logField(f.path), "why", f.why)
+	}
+}
+
+// maxLoggedFields bounds what a connection can make the gateway remember.
+const maxLoggedFields = 32
+
+// logField is a field's path as logged: never a card number, never long.
+func logField(path string) string {
+	if gateway.LooksLikePAN(path) {
+		return "(a name that looks like a card number)"
+	}
+	if len(path) > 64 {
+		return strings.ToValidUTF8(path[:64], "") + "…"
+	}
+	return path
+}
+
+// refused is called with a message the gateway refused. A payment_result
+// for the payment the session waits for, once refused, would leave the
+// terminal stuck waiting (start busy, cancel no_screen) while the terminal
+// is done with the card: the session stops waiting and ends the scenario,
+// and the payment, pending, becomes unknown at its deadline for the manager
+// to resolve. A failure of the gateway's own (internal) is not a refusal:
+// the terminal sends the result again.
+func (c *conn) refused(data []byte, err error) {
+	var pe *protoError
+	if c.sess == nil || !errors.As(err, &pe) {
+		return
+	}
+	id := c.sess.Paying()
+	if id == "" || !resultFor(data, id) {
+		return
+	}
+	c.h.c.Log.Warn("payment result refused: the terminal is back to idle, the payment becomes unknown at its deadline for the manager to resolve",
+		"terminal", c.term.Name, "payment", id, "err", pe.Error())
+	c.sess.ResultRefused(id)
+}
+
+// resultFor reports whether data, however malformed, is a payment_result
+// about payment id and no other: every "type" and "payment_id" read before
+// the end or the first error, in any case, says so.
+func resultFor(data []byte, id string) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	var isResult, names bool
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		name, _ := tok.(string)
+		var s string
+		switch {
+		case strings.EqualFold(name, "type"):
+			if json.Unmarshal(v, &s) != nil || s != "payment_result" {
+				return false
+			}
+			isResult = true
+		case strings.EqualFold(name, "payment_id"):
+			if json.Unmarshal(v, &s) != nil || s != id {
+				return false
+			}
+			names = true
+		}
+	}
+	return isResult && names
 }
 
 // sessionErr turns the engine's refusals into protocol errors.

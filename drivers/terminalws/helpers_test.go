@@ -73,7 +73,11 @@ type env struct {
 	tillKey   string
 
 	termClock *clock // the pairing and bad-tries clock: tests move it by hand
+	payClock  *clock // the payments' clock: tests move it past deadlines
 	logs      *syncBuffer
+
+	hubDone chan struct{} // closed when the hub's Run has returned
+	hubErr  error         // what it returned, once hubDone is closed
 }
 
 type envOptions struct {
@@ -82,6 +86,14 @@ type envOptions struct {
 	// terminals far faster than a waiter can.
 	unlimited bool
 	scenarios string // the scenarios file; the default one when ""
+	// expireEvery, if set, is how often the hub sweeps payments past their
+	// deadline (tests that wait for the sweep).
+	expireEvery time.Duration
+	// events, if set, wraps the event log the hub follows (tests that make
+	// it fail); eventRetry and eventOutage replace the hub's defaults.
+	events      func(terminalws.EventSource) terminalws.EventSource
+	eventRetry  time.Duration
+	eventOutage time.Duration
 }
 
 // Fixed times of the golden receipts: the payment is completed at 19:45:02
@@ -142,6 +154,11 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	if opt.unlimited {
 		hc.RateLimit, hc.RateBurst = 1e6, 1e6
 	}
+	hc.ExpireInterval = opt.expireEvery
+	hc.EventRetry, hc.EventOutage = opt.eventRetry, opt.eventOutage
+	if opt.events != nil {
+		hc.Events = opt.events(events)
+	}
 	hub := terminalws.New(hc)
 	mux := http.NewServeMux()
 	hub.Register(mux)
@@ -153,25 +170,25 @@ func newEnv(t testing.TB, opt envOptions) *env {
 		srv.Close()
 	})
 	hctx, stop := context.WithCancel(ctx)
-	ran := make(chan struct{})
+	e := &env{t: t, srv: srv, st: st, tickets: tickets, terminals: terminals, payments: payments, hub: hub,
+		termClock: termClock, payClock: payClock, logs: logs, hubDone: make(chan struct{})}
 	go func() {
-		defer close(ran)
-		hub.Run(hctx)
+		defer close(e.hubDone)
+		e.hubErr = hub.Run(hctx)
 	}()
 	t.Cleanup(func() {
 		stop()
-		<-ran // every terminal connection is closed
+		<-e.hubDone // every terminal connection is closed
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
 
-	till, key, err := tills.Add(ctx, gateway.NewTill{Name: "Caisse 1"})
+	e.till, e.tillKey, err = tills.Add(ctx, gateway.NewTill{Name: "Caisse 1"})
 	if err != nil {
 		t.Fatalf("add till: %v", err)
 	}
-	return &env{t: t, srv: srv, st: st, tickets: tickets, terminals: terminals, payments: payments, hub: hub,
-		till: till, tillKey: key, termClock: termClock, logs: logs}
+	return e
 }
 
 // syncBuffer collects the slog output of the whole gateway.

@@ -3,6 +3,7 @@ package terminalws
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -24,19 +25,32 @@ const (
 	ReadTimeout       = 60 * time.Second // a terminal silent this long is offline
 	WriteTimeout      = 10 * time.Second
 	HelloTimeout      = 10 * time.Second
-	MaxBadMessages    = 10 // bad messages in a row before a disconnect
+	MaxBadMessages    = 10 // malformed messages in a row before a disconnect
 	MessagesPerSecond = 20 // sustained rate allowed, with a burst of MessageBurst
 	MessageBurst      = 40
 	OutboxSize        = 64 // messages queued for a slow terminal before it is dropped
 	ExpireInterval    = 10 * time.Second
+	// A failed read of the event log is retried after EventRetry, doubled
+	// at each failure up to MaxEventRetry; after EventOutage of failures
+	// in a row the hub stops, and the gateway with it.
+	EventRetry    = 100 * time.Millisecond
+	MaxEventRetry = 5 * time.Second
+	EventOutage   = time.Minute
 )
+
+// EventSource is the event log as the hub follows it: a *gateway.EventLog.
+// Wait returns at least one event, or an error.
+type EventSource interface {
+	Wait(ctx context.Context, after int64, tillID string, limit int) ([]gateway.Event, error)
+	Last() int64
+}
 
 // Config holds what New needs.
 type Config struct {
 	Terminals *gateway.Terminals
 	Payments  *gateway.Payments
 	Sessions  *gateway.Sessions
-	Events    *gateway.EventLog
+	Events    EventSource
 	Log       *slog.Logger
 	// PingInterval and ReadTimeout, if set, replace the defaults (tests).
 	PingInterval time.Duration
@@ -45,6 +59,13 @@ type Config struct {
 	// MessageBurst (tests that drive terminals faster than people can).
 	RateLimit float64
 	RateBurst float64
+	// ExpireInterval, if set, replaces the default (tests).
+	ExpireInterval time.Duration
+	// EventRetry and EventOutage, if set, replace the first wait after a
+	// failed read of the event log and how long it may stay unreadable
+	// before Run gives up (tests).
+	EventRetry  time.Duration
+	EventOutage time.Duration
 }
 
 // Hub accepts terminal connections and keeps track of who is online.
@@ -59,6 +80,9 @@ type Hub struct {
 	// not stopped by the HTTP server's shutdown.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// downSince is when the event log became unreadable; zero while it
+	// reads.
+	downSince time.Time
 }
 
 // New returns a Hub.
@@ -74,6 +98,15 @@ func New(c Config) *Hub {
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = MessageBurst
+	}
+	if c.ExpireInterval == 0 {
+		c.ExpireInterval = ExpireInterval
+	}
+	if c.EventRetry == 0 {
+		c.EventRetry = EventRetry
+	}
+	if c.EventOutage == 0 {
+		c.EventOutage = EventOutage
 	}
 	h := &Hub{c: c, conns: map[string]*conn{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
@@ -140,6 +173,15 @@ func (h *Hub) Online(terminalID string) bool {
 	return ok
 }
 
+// Running reports whether a terminal still runs payment p: it is connected
+// and its session waits for p's result. A payment whose terminal is gone,
+// or whose result was refused (the session then stops waiting), is not
+// running, and becomes unknown at its deadline.
+func (h *Hub) Running(p gateway.Payment) bool {
+	c := h.conn(p.DeviceID)
+	return c != nil && c.payingFor(p.ID)
+}
+
 // OnlineIDs returns the connected terminals' IDs.
 func (h *Hub) OnlineIDs() []string {
 	h.mu.Lock()
@@ -197,18 +239,21 @@ func (h *Hub) Abort(ctx context.Context, paymentID string) (bool, error) {
 
 // Run follows the event log to refresh terminals' screens and disconnect
 // revoked terminals, and expires payments left pending by terminals that
-// went away. It returns when ctx is done, after closing every connection.
+// went away. A failed read of the log is retried, with backoff, while the
+// terminals are served all the same; a log unreadable for EventOutage makes
+// Run return the error, so that the errgroup stops the gateway for the
+// service manager to restart it. It returns nil when ctx is done. Either
+// way, it closes every connection first.
 func (h *Hub) Run(ctx context.Context) error {
-	go h.expire(ctx)
-	after := h.c.Events.Last()
-	for {
-		evs, err := h.c.Events.Wait(ctx, after, "", 500)
-		if err != nil {
-			break
-		}
-		h.dispatch(evs)
-		after = evs[len(evs)-1].Seq
-	}
+	ctx, stop := context.WithCancel(ctx)
+	expired := make(chan struct{})
+	go func() {
+		defer close(expired)
+		h.expire(ctx)
+	}()
+	err := h.follow(ctx)
+	stop()
+	<-expired
 	h.cancel()
 	h.mu.Lock()
 	for _, c := range h.conns {
@@ -216,7 +261,76 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
-	return nil
+	return err
+}
+
+// follow reads the event log until ctx is done, or until it has been
+// unreadable for EventOutage.
+func (h *Hub) follow(ctx context.Context) error {
+	after := h.c.Events.Last()
+	var since time.Time // of the first failed read in a row
+	retry := h.c.EventRetry
+	for {
+		evs, err := h.c.Events.Wait(ctx, after, "", 500)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if since.IsZero() {
+				since = time.Now()
+				h.setDown(since)
+			}
+			if time.Since(since) >= h.c.EventOutage {
+				h.c.Log.Error("terminals: the event log stays unreadable: stopping the gateway", "for", time.Since(since).Round(time.Second), "err", err)
+				return fmt.Errorf("terminals: the event log unreadable for %v: %w", h.c.EventOutage, err)
+			}
+			h.c.Log.Warn("terminals: cannot read the event log: screens are not refreshed until it reads again", "retry_in", retry, "err", err)
+			if !sleep(ctx, retry) {
+				return nil
+			}
+			retry = min(2*retry, MaxEventRetry)
+			continue
+		}
+		if !since.IsZero() {
+			h.c.Log.Info("terminals: the event log reads again", "after", time.Since(since).Round(time.Millisecond))
+			since, retry = time.Time{}, h.c.EventRetry
+			h.setDown(time.Time{})
+		}
+		h.dispatch(evs)
+		after = evs[len(evs)-1].Seq
+	}
+}
+
+// sleep waits for d, or until ctx is done (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (h *Hub) setDown(since time.Time) {
+	h.mu.Lock()
+	h.downSince = since
+	h.mu.Unlock()
+}
+
+// Health is nil while the hub follows the event log, else what is wrong:
+// terminals are then served, but their screens are not refreshed by other
+// terminals' payments or the tills' changes, and a revoked terminal stays
+// connected, until the log reads again. It says nothing of the store's
+// error itself (logged): /healthz needs no key.
+func (h *Hub) Health() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.downSince.IsZero() {
+		return nil
+	}
+	return fmt.Errorf("cannot read the event log since %s", h.downSince.UTC().Format(time.RFC3339))
 }
 
 // dispatch handles a batch of events: the engine learns of every change
@@ -275,7 +389,7 @@ func changesScreens(typ string) bool {
 }
 
 func (h *Hub) expire(ctx context.Context) {
-	t := time.NewTicker(ExpireInterval)
+	t := time.NewTicker(h.c.ExpireInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -283,7 +397,7 @@ func (h *Hub) expire(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n, err := h.c.Payments.Expire(ctx, h.Online); err != nil && ctx.Err() == nil {
+		if n, err := h.c.Payments.Expire(ctx, h.Running); err != nil && ctx.Err() == nil {
 			h.c.Log.Error("expire payments", "err", err)
 		} else if n > 0 {
 			h.c.Log.Warn("payments past their deadline are now unknown: the manager must resolve them", "count", n)

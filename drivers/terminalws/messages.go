@@ -1,11 +1,12 @@
 package terminalws
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/passerelle/passerelle/drivers/jsonstrict"
 	"github.com/passerelle/passerelle/gateway"
 )
 
@@ -121,18 +122,36 @@ func bad(code, format string, args ...any) *protoError {
 
 // inbound is one decoded message from a terminal.
 type inbound struct {
-	typ string
-	v   any
+	typ     string
+	v       any
+	ignored []ignoredField // fields of a report that were not needed
 }
 
-// Decode parses one terminal message strictly: a JSON object with a known
-// type and no unknown fields.
+// ignoredField is a field that a message could do without, and why it was
+// left out.
+type ignoredField struct {
+	path, why string
+}
+
+// Decode parses one terminal message strictly, as the till API does a
+// ticket: a JSON object of at most MaxFrame bytes, with a known type, each
+// name spelt exactly as the protocol spells it and given once. Requests
+// (hello, start, answer, cancel, resume) with an unknown field are refused:
+// the terminal asks again. Reports of what the terminal has done
+// (payment_result, payment_state, printed) take unknown fields and ignore
+// them: a fact is never refused for what it adds.
 func Decode(data []byte) (inbound, error) {
+	if len(data) > MaxFrame {
+		return inbound{}, bad(codeTooLarge, "a message must be at most %d bytes", MaxFrame)
+	}
+	// The type only picks the fields to check against: a second "type",
+	// however spelt, is then refused with the rest.
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return inbound{}, bad(codeBadJSON, "not a JSON object: %v", err)
 	}
 	var v any
+	unknown := jsonstrict.Refuse
 	switch env.Type {
 	case "hello":
 		v = &helloMsg{}
@@ -143,23 +162,44 @@ func Decode(data []byte) (inbound, error) {
 	case "cancel":
 		v = &cancelMsg{}
 	case "payment_result":
-		v = &resultMsg{}
-	case "resume", "payment_state", "printed":
+		v, unknown = &resultMsg{}, jsonstrict.Ignore
+	case "resume":
 		v = &paymentRefMsg{}
+	case "payment_state", "printed":
+		v, unknown = &paymentRefMsg{}, jsonstrict.Ignore
 	case "":
 		return inbound{}, bad(codeBadJSON, "the message has no type")
 	default:
 		return inbound{}, bad(codeUnknownType, "unknown message type %q", env.Type)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return inbound{}, bad(codeBadJSON, "%s: %v", env.Type, err)
+	paths, err := jsonstrict.Decode(data, v, unknown)
+	if err != nil {
+		return inbound{}, decodeError(env.Type, err)
 	}
-	if dec.More() {
-		return inbound{}, bad(codeBadJSON, "trailing data after the message")
+	m := inbound{typ: env.Type, v: v}
+	for _, p := range paths {
+		m.ignored = append(m.ignored, ignoredField{path: p, why: "not a field of " + env.Type})
 	}
-	return inbound{typ: env.Type, v: v}, nil
+	if r, ok := v.(*resultMsg); ok {
+		m.ignored = append(m.ignored, r.dropUnneeded()...)
+	}
+	return m, nil
+}
+
+func decodeError(typ string, err error) error {
+	var fe *jsonstrict.FieldError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &fe):
+		return bad(codeBadJSON, "%s: %s", typ, fe.Error())
+	case errors.As(err, &te):
+		return bad(codeBadJSON, "%s: %s is not %s", typ, jsonstrict.Quote(te.Field), te.Type)
+	case errors.Is(err, jsonstrict.ErrNotObject):
+		return bad(codeBadJSON, "not a JSON object")
+	case errors.Is(err, jsonstrict.ErrTrailing):
+		return bad(codeBadJSON, "trailing data after the message")
+	}
+	return bad(codeBadJSON, "%s: %v", typ, err)
 }
 
 func (h *helloMsg) hello() gateway.Hello {
@@ -174,15 +214,25 @@ func (h *helloMsg) hello() gateway.Hello {
 	return g
 }
 
+// dropUnneeded leaves out what a result can do without rather than refuse
+// it: an "at" that is not an RFC 3339 time with its zone (the gateway
+// records its own time of receipt; "at" is the terminal's, for information).
+func (r *resultMsg) dropUnneeded() []ignoredField {
+	if r.At == "" {
+		return nil
+	}
+	if _, err := time.Parse(time.RFC3339Nano, r.At); err != nil {
+		r.At = ""
+		return []ignoredField{{path: "at", why: "not an RFC 3339 time with a zone: the time of receipt stands"}}
+	}
+	return nil
+}
+
 func (r *resultMsg) result() (gateway.Result, error) {
 	res := gateway.Result{PaymentID: r.PaymentID, Status: gateway.PaymentStatus(r.Status), Amount: r.Amount,
 		Tip: r.Tip, Currency: r.Currency, Card: r.Card, AuthCode: r.AuthCode, TransactionRef: r.TransactionRef,
 		MerchantID: r.MerchantID, TerminalID: r.TerminalID, Receipt: r.Receipt}
-	if r.At != "" {
-		at, err := time.Parse(time.RFC3339Nano, r.At)
-		if err != nil {
-			return res, bad(codeInvalid, "at: must be an RFC 3339 time")
-		}
+	if at, err := time.Parse(time.RFC3339Nano, r.At); err == nil { // else dropped by Decode
 		res.At = at
 	}
 	return res, nil

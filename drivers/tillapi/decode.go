@@ -12,14 +12,12 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/passerelle/passerelle/drivers/jsonstrict"
 	"github.com/passerelle/passerelle/gateway"
 )
 
 // MaxBodyBytes is the largest request body accepted (spec: 256 KiB).
 const MaxBodyBytes = 256 << 10
-
-// maxDepth bounds JSON nesting: a ticket needs 3 levels.
-const maxDepth = 16
 
 // readBody reads a size-limited body.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -103,97 +101,29 @@ func jsonKind(k reflect.Kind) string {
 	return "a " + k.String()
 }
 
-// fieldNames are the names a ticket's JSON may use, exactly as spelt:
-// encoding/json also takes "REF" (or "Ref") for ref, so a second spelling
-// of a field would silently override the first.
-var fieldNames = jsonNames(reflect.TypeFor[gateway.TicketInput](), reflect.TypeFor[gateway.Line]())
-
-func jsonNames(types ...reflect.Type) map[string]bool {
-	names := map[string]bool{}
-	for _, t := range types {
-		for i := range t.NumField() {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			names[name] = true
-		}
-	}
-	return names
-}
-
-// quoteField quotes a field's path for an error message, unless it could
-// be a card number, which must not be echoed.
-func quoteField(path string) string {
-	if gateway.LooksLikePAN(path) {
-		return "(a name that looks like a card number)"
-	}
-	return strconv.Quote(path)
-}
-
 func badRequest(detail string) *Problem {
 	return problem(http.StatusBadRequest, "bad-json", "Malformed JSON", detail)
 }
 
 // checkStructure walks the tokens once to refuse what encoding/json lets
-// through: duplicate names (the last would silently win), trailing data,
-// and absurd nesting.
+// through: names not spelt exactly as the ticket's fields, duplicate names
+// (the last would silently win), trailing data, and absurd nesting.
 func checkStructure(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] != '{' {
-		return badRequest("the body must be a JSON object")
-	}
-	if err := walkValue(dec, "", 0); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("trailing data after the JSON object")
-	}
-	return nil
-}
-
-func walkValue(dec *json.Decoder, path string, depth int) error {
-	if depth > maxDepth {
-		return badRequest("JSON nested too deeply")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return badRequest(syntaxDetail(err))
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
+	_, err := jsonstrict.Check(body, reflect.TypeFor[gateway.TicketInput](), jsonstrict.Refuse)
+	var fe *jsonstrict.FieldError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &fe):
+		return badRequest(fe.Error())
+	case errors.Is(err, jsonstrict.ErrNotUTF8):
+		return badRequest("the body is not valid UTF-8")
+	case errors.Is(err, jsonstrict.ErrNotObject):
+		return badRequest("the body must be a JSON object")
+	case errors.Is(err, jsonstrict.ErrIncomplete):
+		return badRequest("the body is not a complete JSON document")
 	}
-	switch delim {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return badRequest(syntaxDetail(err))
-			}
-			name := tok.(string)
-			field := joinPath(path, name)
-			if !fieldNames[name] {
-				return badRequest("unknown field " + quoteField(field))
-			}
-			if seen[name] {
-				return badRequest("duplicate field " + strconv.Quote(field))
-			}
-			seen[name] = true
-			if err := walkValue(dec, field, depth+1); err != nil {
-				return err
-			}
-		}
-	case '[':
-		for i := 0; dec.More(); i++ {
-			if err := walkValue(dec, path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return badRequest(syntaxDetail(err))
-	}
-	return nil
+	return badRequest(err.Error())
 }
 
 func joinPath(path, name string) string {
@@ -201,11 +131,4 @@ func joinPath(path, name string) string {
 		return name
 	}
 	return path + "." + name
-}
-
-func syntaxDetail(err error) string {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return "the body is not a complete JSON document"
-	}
-	return err.Error()
 }

@@ -37,6 +37,9 @@ type Health struct {
 	Version  string `json:"version"`
 	Store    string `json:"store"`
 	Upstream string `json:"upstream"`
+	// Down names the gateway's parts that are down, with what is wrong
+	// (status is then "degraded" and the answer 503).
+	Down map[string]string `json:"down,omitempty"`
 }
 
 // Config holds what New needs.
