@@ -221,6 +221,10 @@ func (l *EventLog) Wait(ctx context.Context, after int64, tillID string, limit i
 // Last returns the seq of the newest event this process has seen committed.
 func (l *EventLog) Last() int64 { return l.bus.Last() }
 
+// Committed returns the seq of the newest event in the store, which is ahead
+// of Last while events another process wrote are not yet published here.
+func (l *EventLog) Committed(ctx context.Context) (int64, error) { return l.store.LastSeq(ctx) }
+
 // WatchStore publishes the events that other processes write to the same
 // store (the CLI revoking a terminal, resolving a payment), which the
 // store's writer in this process never sees: it polls the last seq every

@@ -59,43 +59,57 @@ func (s *Server) reportModel(ctx context.Context, p views.Page, dayValue string)
 	for _, t := range ts {
 		tickets[t.ID] = t
 	}
-	fillReport(&m, pays, tickets)
-	return m, true, nil
+	return m, true, fillReport(&m, pays, tickets)
 }
 
 // fillReport works out the report of pays, whose tickets are in tickets.
-func fillReport(m *views.Report, pays []gateway.Payment, tickets map[string]gateway.Ticket) {
-	perRate := map[int64]int64{}
+// Valid tickets can make amounts that int64 cannot hold in between (a day's
+// total at a rate times the rate; a share of a ticket whose rates nearly
+// cancel out): they are worked out in big integers, and every sum shown is
+// checked, so that a report that cannot be written in int64 cents is an
+// error, never a wrapped number.
+func fillReport(m *views.Report, pays []gateway.Payment, tickets map[string]gateway.Ticket) error {
+	perRate := map[int64]*big.Int{}
+	var sum adder
 	schemes, terminals, servers, other := rowSet{}, rowSet{}, rowSet{}, rowSet{}
 	for _, p := range pays {
 		t := tickets[p.TicketID]
 		if p.Status != gateway.PaymentApproved {
-			other.add(string(p.Status), p.Requested, p.Tip)
+			other.add(&sum, string(p.Status), p.Requested, p.Tip)
 			continue
 		}
 		m.Approved.Count++
-		m.Approved.Amount += p.Amount
-		m.Approved.Tip += p.Tip
+		sum.add(&m.Approved.Amount, p.Amount)
+		sum.add(&m.Approved.Tip, p.Tip)
 		scheme := ""
 		if p.Card != nil {
 			scheme = p.Card.Scheme
 		}
-		schemes.add(scheme, p.Amount, p.Tip)
-		terminals.add(p.Terminal, p.Amount, p.Tip)
-		servers.add(t.Server, p.Amount, p.Tip)
+		schemes.add(&sum, scheme, p.Amount, p.Tip)
+		terminals.add(&sum, p.Terminal, p.Amount, p.Tip)
+		servers.add(&sum, t.Server, p.Amount, p.Tip)
 		for rate, share := range shareByRate(p.Amount, t.VAT) {
-			perRate[rate] += share
+			if perRate[rate] == nil {
+				perRate[rate] = new(big.Int)
+			}
+			perRate[rate].Add(perRate[rate], share)
 		}
 	}
 	for rate, total := range perRate {
-		vat := gateway.VATIncluded(total, rate)
-		m.ByVAT = append(m.ByVAT, views.VATRow{Rate: rate, Base: total - vat, VAT: vat, Total: total})
+		row, err := vatRow(rate, total)
+		if err != nil {
+			return err
+		}
+		m.ByVAT = append(m.ByVAT, row)
 	}
 	sort.Slice(m.ByVAT, func(i, j int) bool { return m.ByVAT[i].Rate < m.ByVAT[j].Rate })
 	for _, v := range m.ByVAT {
-		m.VATTotal.Base += v.Base
-		m.VATTotal.VAT += v.VAT
-		m.VATTotal.Total += v.Total
+		sum.add(&m.VATTotal.Base, v.Base)
+		sum.add(&m.VATTotal.VAT, v.VAT)
+		sum.add(&m.VATTotal.Total, v.Total)
+	}
+	if sum.err != nil {
+		return fmt.Errorf("day report: %w", sum.err)
 	}
 	m.ByScheme, m.ByTerminal, m.ByServer, m.Other = schemes.rows(), terminals.rows(), servers.rows(), other.rows()
 	for _, t := range tickets {
@@ -104,19 +118,52 @@ func fillReport(m *views.Report, pays []gateway.Payment, tickets map[string]gate
 		}
 	}
 	sort.Slice(m.Overpaid, func(i, j int) bool { return m.Overpaid[i].ID < m.Overpaid[j].ID })
+	return nil
+}
+
+// vatRow splits a rate's VAT-inclusive total of the day into base and VAT
+// with the till API's formula, gateway.VATIncluded's, in big integers: the
+// total times the rate may not fit in int64 when the total does.
+func vatRow(rate int64, total *big.Int) (views.VATRow, error) {
+	n := new(big.Int).Mul(total, big.NewInt(rate))
+	d := big.NewInt(10000 + rate)
+	vat, r := new(big.Int).QuoRem(n, d, new(big.Int))
+	// Half away from zero: QuoRem truncates, r has n's sign.
+	if r.Abs(r).Lsh(r, 1).Cmp(d) >= 0 {
+		vat.Add(vat, big.NewInt(int64(n.Sign())))
+	}
+	base := new(big.Int).Sub(total, vat)
+	if !total.IsInt64() || !vat.IsInt64() || !base.IsInt64() {
+		return views.VATRow{}, fmt.Errorf("day report: the takings at rate %s: %w", rateText(rate), gateway.ErrOverflow)
+	}
+	return views.VATRow{Rate: rate, Base: base.Int64(), VAT: vat.Int64(), Total: total.Int64()}, nil
+}
+
+// adder adds cents, keeping the first overflow.
+type adder struct{ err error }
+
+func (a *adder) add(dst *int64, v int64) {
+	s, err := gateway.AddCents(*dst, v)
+	if err != nil {
+		if a.err == nil {
+			a.err = err
+		}
+		return
+	}
+	*dst = s
 }
 
 type rowSet map[string]*views.ReportRow
 
-func (rs rowSet) add(label string, amount, tip int64) {
+func (rs rowSet) add(sum *adder, label string, amount, tip int64) {
 	r, ok := rs[label]
 	if !ok {
 		r = &views.ReportRow{Label: label}
 		rs[label] = r
 	}
 	r.Count++
-	r.Amount += amount
-	r.Tip += tip
+	sum.add(&r.Amount, amount)
+	sum.add(&r.Tip, tip)
 }
 
 func (rs rowSet) rows() []views.ReportRow {
@@ -131,29 +178,29 @@ func (rs rowSet) rows() []views.ReportRow {
 // shareByRate splits amount among VAT rates in proportion to each rate's
 // total, to the cent: each share is rounded down, and the cents left go to
 // the largest remainders (the lower rate first on a tie). The shares add up
-// to amount exactly. Products are taken in big integers: a ticket's lines
-// may carry large amounts that cancel out.
-func shareByRate(amount int64, vat []gateway.VATLine) map[int64]int64 {
-	out := map[int64]int64{}
+// to amount exactly. They are big integers: a ticket's rates may carry
+// large totals that cancel out, so that a share is far larger than amount.
+func shareByRate(amount int64, vat []gateway.VATLine) map[int64]*big.Int {
+	out := map[int64]*big.Int{}
 	total := new(big.Int)
 	for _, v := range vat {
 		total.Add(total, big.NewInt(v.Total))
 	}
 	if total.Sign() <= 0 {
-		out[0] = amount // no rate to share by: cannot happen for a valid ticket
+		out[0] = big.NewInt(amount) // no rate to share by: cannot happen for a valid ticket
 		return out
 	}
 	type part struct {
 		rate  int64
 		rem   *big.Int
-		share int64
+		share *big.Int
 	}
 	parts := make([]part, len(vat))
-	given := int64(0)
+	given := new(big.Int)
 	for i, v := range vat {
 		q, r := new(big.Int).DivMod(new(big.Int).Mul(big.NewInt(amount), big.NewInt(v.Total)), total, new(big.Int))
-		parts[i] = part{rate: v.Rate, rem: r, share: q.Int64()}
-		given += parts[i].share
+		parts[i] = part{rate: v.Rate, rem: r, share: q}
+		given.Add(given, q)
 	}
 	sort.SliceStable(parts, func(i, j int) bool {
 		if c := parts[i].rem.Cmp(parts[j].rem); c != 0 {
@@ -161,12 +208,18 @@ func shareByRate(amount int64, vat []gateway.VATLine) map[int64]int64 {
 		}
 		return parts[i].rate < parts[j].rate
 	})
-	for i := 0; given < amount; i = (i + 1) % len(parts) {
-		parts[i].share++
-		given++
+	// Fewer cents than rates are left: the remainders add up to less than
+	// one total per rate.
+	left := new(big.Int).Sub(big.NewInt(amount), given).Int64()
+	for i := 0; left > 0; i = (i + 1) % len(parts) {
+		parts[i].share.Add(parts[i].share, big.NewInt(1))
+		left--
 	}
 	for _, p := range parts {
-		out[p.rate] += p.share
+		if out[p.rate] == nil {
+			out[p.rate] = new(big.Int)
+		}
+		out[p.rate].Add(out[p.rate], p.share)
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -34,7 +36,7 @@ func TestShareByRate(t *testing.T) {
 			continue
 		}
 		for r, v := range tc.want {
-			if got[r] != v {
+			if got[r] == nil || got[r].Cmp(big.NewInt(v)) != 0 {
 				t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 			}
 		}
@@ -58,7 +60,8 @@ func TestShareByRateAddsUp(t *testing.T) {
 		}
 		amount := 1 + rng.Int64N(total)
 		var sum int64
-		for rate, share := range shareByRate(amount, vat) {
+		for rate, bshare := range shareByRate(amount, vat) {
+			share := bshare.Int64()
 			sum += share
 			var rt int64
 			for _, v := range vat {
@@ -91,7 +94,9 @@ func TestFillReport(t *testing.T) {
 		{TicketID: "tkt_2", Terminal: "Bar", Status: gateway.PaymentApproved, Amount: 1000, Card: cb},
 	}
 	m := views.Report{}
-	fillReport(&m, pays, map[string]gateway.Ticket{"tkt_1": tk, "tkt_2": over})
+	if err := fillReport(&m, pays, map[string]gateway.Ticket{"tkt_1": tk, "tkt_2": over}); err != nil {
+		t.Fatal(err)
+	}
 	if m.Approved != (views.ReportRow{Count: 4, Amount: 6900, Tip: 200}) {
 		t.Errorf("approved %+v", m.Approved)
 	}
@@ -125,6 +130,56 @@ func TestFillReport(t *testing.T) {
 	}
 	if len(m.Overpaid) != 1 || m.Overpaid[0].ID != "tkt_2" {
 		t.Errorf("overpaid %+v", m.Overpaid)
+	}
+}
+
+// The VAT of a rate's day total is the till API's formula, as
+// gateway.VATIncluded works it out where that fits in int64.
+func TestVATRowIsVATIncluded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 10000; i++ {
+		total := rng.Int64N(2_000_000_000_000) - 1_000_000_000_000
+		rate := []int64{0, 210, 550, 1000, 2000, 10000}[rng.IntN(6)]
+		if i < 8 { // ties at half a cent, both signs
+			total, rate = []int64{6, -6, 18, -18, 30, -30, 1, -1}[i], 2000
+		}
+		row, err := vatRow(rate, big.NewInt(total))
+		want := gateway.VATIncluded(total, rate)
+		if err != nil || row.VAT != want || row.Base != total-want || row.Total != total || row.Rate != rate {
+			t.Fatalf("vatRow(%d, %d) = %+v, %v; want VAT %d", rate, total, row, err, want)
+		}
+	}
+}
+
+// A report whose sums cannot be written in int64 cents is an error, not a
+// wrapped number: a valid ticket of 1 cent whose rates nearly cancel out
+// (249 lines of 9999 x 1 000 000,00 at 20 %, as much in discounts at 0 %,
+// then 1 000 000,00 at 20 % less 999 999,99 at 0 %), paid 1 000 000,00 (a
+// terminal's overpayment), makes a share at 20 % of about 2.5e22 cents.
+func TestFillReportOverflowIsAnError(t *testing.T) {
+	var lines []gateway.Line
+	for range 249 {
+		lines = append(lines, gateway.Line{Qty: gateway.MaxQty, UnitPrice: gateway.MaxUnitPrice, VATRate: 2000},
+			gateway.Line{Qty: gateway.MaxQty, UnitPrice: -gateway.MaxUnitPrice, VATRate: 0})
+	}
+	lines = append(lines, gateway.Line{Qty: 1, UnitPrice: gateway.MaxUnitPrice, VATRate: 2000},
+		gateway.Line{Qty: 1, UnitPrice: 1 - gateway.MaxUnitPrice, VATRate: 0})
+	if len(lines) > 500 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	tk := gateway.Ticket{ID: "tkt_1", Total: 1, Status: gateway.TicketOverpaid, VAT: gateway.VATBreakdown(lines)}
+	var total int64
+	for _, v := range tk.VAT {
+		total += v.Total
+	}
+	if total != 1 {
+		t.Fatalf("ticket total %d, want 1", total)
+	}
+	pays := []gateway.Payment{{TicketID: "tkt_1", Terminal: "Bar", Status: gateway.PaymentApproved, Amount: gateway.MaxTotal}}
+	m := views.Report{}
+	err := fillReport(&m, pays, map[string]gateway.Ticket{"tkt_1": tk})
+	if !errors.Is(err, gateway.ErrOverflow) {
+		t.Fatalf("fillReport: %v, want ErrOverflow; report %+v", err, m.ByVAT)
 	}
 }
 

@@ -1,14 +1,17 @@
 package listener
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,15 +39,20 @@ func Listen(ctx context.Context, addr string, cert *tls.Certificate, h http.Hand
 	if err != nil {
 		return nil, fmt.Errorf("listener: %w", err)
 	}
+	st := &streams{cancels: map[*streamWriter]context.CancelFunc{}}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           st.wrap(h),
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// The run's values, not its cancellation: a stop lets the requests
+		// under way finish (a till's POST its commit) within the grace,
+		// rather than answering them 500.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	srv.RegisterOnShutdown(st.end)
 	if cert != nil {
 		srv.TLSConfig = serverTLS(cert)
 		ln = tls.NewListener(ln, srv.TLSConfig)
@@ -55,8 +63,9 @@ func Listen(ctx context.Context, addr string, cert *tls.Certificate, h http.Hand
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Run serves until ctx is done, then stops accepting and waits for the
-// requests under way (up to ShutdownTimeout).
+// Run serves until ctx is done, then stops accepting, ends the event
+// streams and waits for the other requests under way (up to
+// ShutdownTimeout). The caller closes the store after Run has returned.
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
@@ -76,6 +85,94 @@ func (s *Server) Run(ctx context.Context) error {
 		return errors.Join(err, serr)
 	}
 	return err
+}
+
+// streams ends the event streams when the shutdown begins. An event stream
+// never finishes by itself: draining would wait for it until the grace ends
+// and then cut it off. Its context is cancelled instead, it ends cleanly, and
+// its client reconnects (with Last-Event-ID) to the next process. Every
+// other request keeps its context and finishes.
+type streams struct {
+	mu      sync.Mutex
+	ending  bool
+	cancels map[*streamWriter]context.CancelFunc
+}
+
+func (s *streams) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		sw := &streamWriter{ResponseWriter: w, s: s, cancel: cancel}
+		defer s.forget(sw)
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+// add follows a response that turned out to be an event stream.
+func (s *streams) add(w *streamWriter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ending {
+		w.cancel()
+		return
+	}
+	s.cancels[w] = w.cancel
+}
+
+func (s *streams) forget(w *streamWriter) {
+	s.mu.Lock()
+	delete(s.cancels, w)
+	s.mu.Unlock()
+}
+
+// end is called when the shutdown begins.
+func (s *streams) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ending = true
+	for w, cancel := range s.cancels {
+		cancel()
+		delete(s.cancels, w)
+	}
+}
+
+// streamWriter tells streams when its response is an event stream. It
+// keeps what the handlers need of the server's writer: Flush and Hijack
+// (the terminals' WebSockets), and Unwrap for http.ResponseController.
+type streamWriter struct {
+	http.ResponseWriter
+	s      *streams
+	cancel context.CancelFunc
+	wrote  bool
+}
+
+func (w *streamWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.wrote = true
+		if mt, _, err := mime.ParseMediaType(w.Header().Get("Content-Type")); err == nil && mt == "text/event-stream" {
+			w.s.add(w)
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *streamWriter) Flush() { w.FlushError() }
+
+func (w *streamWriter) FlushError() error {
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *streamWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // HostCheck refuses requests whose Host header is not an IP address,

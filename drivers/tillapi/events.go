@@ -23,6 +23,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 	if err != nil {
 		return err
 	}
+	if err := s.checkResumePoint(r.Context(), after); err != nil {
+		return err
+	}
 	tillID := till.ID
 	if till.Admin {
 		tillID = ""
@@ -57,6 +60,34 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 		}
 		after = evs[len(evs)-1].Seq
 	}
+}
+
+// checkResumePoint refuses a resume point past the end of the log, which a
+// till has after the gateway's database was restored from a backup: the
+// events it is waiting for will never come, and the log's next events, which
+// it would never be sent, reuse the seqs it has already seen. Restarting
+// from 0 would not do: a till that skips the ids it has seen would skip them
+// all the same, and it would not learn that what it saw after the backup
+// (tickets, payments) is no longer in the gateway. So it is told, and
+// chooses: re-read its tickets and resume from the end, or replay from 0.
+func (s *Server) checkResumePoint(ctx context.Context, after int64) error {
+	if after <= s.events.Last() {
+		return nil
+	}
+	// Another process (the CLI) may have written events not yet published
+	// here, which a stream may have read from the store.
+	last, err := s.events.Committed(ctx)
+	if err != nil {
+		return fmt.Errorf("read the end of the event log: %w", err)
+	}
+	if after <= last {
+		return nil
+	}
+	p := problem(http.StatusConflict, "resume-past-end", "Resume point past the end of the event log",
+		fmt.Sprintf("event %d is past the last event of the log (%d): the gateway's database was restored or replaced. "+
+			"Re-read your tickets (GET /api/v1/tickets), then resume from %d, or from 0 to replay the whole log.", after, last, last))
+	p.LastSeq = &last
+	return p
 }
 
 func writeEvents(rc *http.ResponseController, w http.ResponseWriter, evs []gateway.Event) error {

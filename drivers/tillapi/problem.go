@@ -16,6 +16,8 @@ type Problem struct {
 	Status int                  `json:"status"`
 	Detail string               `json:"detail,omitempty"`
 	Errors []gateway.FieldError `json:"errors,omitempty"`
+	// LastSeq is the event log's last seq, for a resume point past it.
+	LastSeq *int64 `json:"last_seq,omitempty"`
 }
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }

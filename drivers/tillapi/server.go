@@ -85,13 +85,24 @@ func (s *Server) auth(h tillHandler) http.Handler {
 		}
 		till, err := s.tills.Authenticate(r.Context(), strings.TrimSpace(key))
 		if err != nil {
-			writeError(w, s.log, err)
+			s.fail(w, r, err)
 			return
 		}
 		if err := h(w, r, till); err != nil {
-			writeError(w, s.log, err)
+			s.fail(w, r, err)
 		}
 	})
+}
+
+// fail answers err, unless the client has hung up, which is no error of the
+// gateway's (a shutdown never cancels a request): nobody reads the answer,
+// and the till retries if it wants it.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		s.log.Info("client went away before the answer", "method", r.Method, "path", r.URL.Path)
+		return
+	}
+	writeError(w, s.log, err)
 }
 
 func (s *Server) postTicket(w http.ResponseWriter, r *http.Request, till gateway.Till) error {

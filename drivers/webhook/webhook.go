@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -39,7 +40,7 @@ type Config struct {
 	Store      Store
 	Events     *gateway.EventLog
 	Log        *slog.Logger
-	Client     *http.Client  // default: 10 s timeout
+	Client     *http.Client  // default: 10 s timeout; its redirects are never followed
 	MinBackoff time.Duration // default 1 s
 	MaxBackoff time.Duration // default 5 min
 	Rescan     time.Duration // how often the till list is re-read; default 5 s
@@ -59,6 +60,13 @@ func New(c Config) *Deliverer {
 	if c.Client == nil {
 		c.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A redirect is a failed delivery, never followed: a 301/302/303 would
+	// turn the POST into a GET without the event, whose 2xx would count as
+	// delivered, and a 307/308 would send the signed event wherever
+	// Location says. The till fixes its URL; the event waits for it.
+	client := *c.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.Client = &client
 	if c.MinBackoff == 0 {
 		c.MinBackoff = time.Second
 	}
@@ -298,10 +306,25 @@ func (d *Deliverer) post(ctx context.Context, till gateway.Till, e gateway.Event
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		return fmt.Errorf("callback answered %s (redirect to %q not followed: the till's callback URL needs fixing)",
+			resp.Status, redacted(resp.Header.Get("Location")))
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("callback answered %s", resp.Status)
 	}
 	return nil
+}
+
+// redacted is a redirect's Location without what may hold a secret (user
+// info, query, fragment): enough for the manager to fix the URL.
+func redacted(location string) string {
+	u, err := url.Parse(location)
+	if err != nil {
+		return "(unreadable)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
 
 // Sign returns the Passerelle-Signature header value for body:
