@@ -271,18 +271,14 @@ func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, event string, n
 	if err != nil {
 		return err
 	}
-	wasPaid := tk.Status == TicketPaid || tk.Status == TicketOverpaid
+	wasPaid := tk.Status.settled()
 	tk.Paid = 0
 	for _, q := range tk.Payments {
 		if q.Status == PaymentApproved {
 			tk.Paid += q.Amount
 		}
 	}
-	tk.settle()
-	if tk.Status == TicketCancelled && tk.Paid > 0 {
-		// Money was taken on a cancelled ticket (a late approval): show it.
-		tk.Status = TicketOverpaid
-	}
+	tk.settle() // a cancelled ticket stays cancelled: its Refund shows the money
 	tk.UpdatedAt = now
 	if err := tx.UpdateTicket(ctx, &tk); err != nil {
 		return err
@@ -290,7 +286,7 @@ func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, event string, n
 	if err := appendTicketEvent(ctx, tx, event, &tk, p.ID, now); err != nil {
 		return err
 	}
-	if (tk.Status == TicketPaid || tk.Status == TicketOverpaid) && !wasPaid {
+	if tk.Status.settled() && !wasPaid {
 		return appendTicketEvent(ctx, tx, EventTicketPaid, &tk, p.ID, now)
 	}
 	return nil

@@ -388,7 +388,10 @@ func TestLateApproval(t *testing.T) {
 		if _, changed := l.record(t, first, gateway.PaymentApproved); !changed {
 			t.Fatal("the late approval was not recorded")
 		}
-		l.check(t, tk.ID, gateway.TicketOverpaid, 10000, -5000)
+		got := l.check(t, tk.ID, gateway.TicketOverpaid, 10000, 0)
+		if got.Refund() != 5000 {
+			t.Errorf("refund %d, want 5000", got.Refund())
+		}
 		want := []string{gateway.EventPaymentStarted, gateway.EventPaymentDeclined, gateway.EventPaymentApproved}
 		if got := l.eventTypes(t, first.ID); !slices.Equal(got, want) {
 			t.Errorf("events %v, want %v", got, want)
@@ -409,17 +412,57 @@ func TestLateApproval(t *testing.T) {
 		l.record(t, p, gateway.PaymentApproved)
 		l.check(t, tk.ID, gateway.TicketPartiallyPaid, 2000, 3000)
 	})
-	t.Run("on a cancelled ticket", func(t *testing.T) {
-		l := newLedger(t)
-		tk := l.ticket(t, "1", 5000)
-		p := l.start(t, tk, 5000)
-		l.record(t, p, gateway.PaymentDeclined)
-		if _, err := l.tickets.Cancel(ctx, l.till, tk.ID); err != nil {
-			t.Fatal(err)
-		}
-		l.record(t, p, gateway.PaymentApproved)
-		l.check(t, tk.ID, gateway.TicketOverpaid, 5000, 0)
-	})
+}
+
+// A cancelled ticket stays cancelled whatever money arrives on it: a late
+// approval is recorded as money to refund, the ticket owes nothing, takes no
+// payment and no update.
+func TestCancelledTicketStaysCancelled(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	// 50,00 split in two; the first part declined, the till cancels.
+	tk := l.ticket(t, "1", 5000)
+	first := l.start(t, tk, 2500)
+	l.record(t, first, gateway.PaymentDeclined)
+	second := l.start(t, tk, 2500)
+	l.record(t, second, gateway.PaymentCancelled)
+	if _, err := l.tickets.Cancel(ctx, l.till, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The bank approves the first part after all.
+	if _, changed := l.record(t, first, gateway.PaymentApproved); !changed {
+		t.Fatal("the late approval was not recorded")
+	}
+	got := l.check(t, tk.ID, gateway.TicketCancelled, 2500, 0)
+	if got.Refund() != 2500 {
+		t.Errorf("refund %d, want 2500", got.Refund())
+	}
+	want := []string{gateway.EventPaymentStarted, gateway.EventPaymentDeclined, gateway.EventPaymentApproved}
+	if got := l.eventTypes(t, first.ID); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	// And the second: still cancelled, the whole total to refund.
+	l.record(t, second, gateway.PaymentApproved)
+	got = l.check(t, tk.ID, gateway.TicketCancelled, 5000, 0)
+	if got.Refund() != 5000 {
+		t.Errorf("refund %d, want 5000", got.Refund())
+	}
+
+	var cerr *gateway.ConflictError
+	if _, _, err := l.payments.Start(ctx, l.term, tk.ID, 1, 0); !errors.As(err, &cerr) {
+		t.Errorf("Start on the cancelled ticket: %v, want a conflict", err)
+	}
+	in := tk.Input()
+	in.Lines = append(in.Lines, gateway.Line{Label: "CAFE", Qty: 1, UnitPrice: 250, VATRate: 1000})
+	in.Total += 250
+	if _, _, err := l.tickets.Submit(ctx, l.till, in); !errors.As(err, &cerr) {
+		t.Errorf("a till update of the cancelled ticket: %v, want a conflict", err)
+	}
+	l.check(t, tk.ID, gateway.TicketCancelled, 5000, 0)
+	open, err := l.st.Tickets(ctx, gateway.TicketQuery{Statuses: []gateway.TicketStatus{gateway.TicketOpen, gateway.TicketPartiallyPaid}, Limit: 10})
+	if err != nil || len(open) != 0 {
+		t.Errorf("tickets a terminal lists: %v, %v", open, err)
+	}
 }
 
 // A payment pending past its deadline, its terminal gone, becomes unknown

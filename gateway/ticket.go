@@ -118,24 +118,50 @@ func (t *Ticket) apply(in TicketInput) {
 	t.settle()
 }
 
-// settle recomputes due and status from total and paid. A cancelled ticket
-// stays cancelled.
+// settle recomputes status and due from total and paid. A cancelled ticket
+// stays cancelled whatever is paid on it: money that arrives after the
+// cancel (a late approval) is to refund, never a reason to reopen it.
 func (t *Ticket) settle() {
-	t.Due = t.Total - t.Paid
-	if t.Status == TicketCancelled {
-		return
+	if t.Status != TicketCancelled {
+		switch {
+		case t.Paid == 0:
+			t.Status = TicketOpen
+		case t.Paid < t.Total:
+			t.Status = TicketPartiallyPaid
+		case t.Paid == t.Total:
+			t.Status = TicketPaid
+		default:
+			t.Status = TicketOverpaid
+		}
 	}
-	switch {
-	case t.Paid == 0:
-		t.Status = TicketOpen
-	case t.Paid < t.Total:
-		t.Status = TicketPartiallyPaid
-	case t.Paid == t.Total:
-		t.Status = TicketPaid
-	default:
-		t.Status = TicketOverpaid
+	t.SetDue()
+}
+
+// SetDue computes Due from Total, Paid and Status: what is left to pay, never
+// below 0 (an overpayment is Refund, not a negative due), and 0 on a
+// cancelled ticket, which owes nothing.
+func (t *Ticket) SetDue() {
+	t.Due = 0
+	if t.Status != TicketCancelled && t.Paid < t.Total {
+		t.Due = t.Total - t.Paid
 	}
 }
+
+// Refund is the money taken on the ticket that the shop must give back:
+// what was paid above the total, or everything paid on a cancelled ticket.
+func (t Ticket) Refund() int64 {
+	switch {
+	case t.Status == TicketCancelled:
+		return t.Paid
+	case t.Paid > t.Total:
+		return t.Paid - t.Total
+	}
+	return 0
+}
+
+// settled reports whether a ticket in status s has been paid in full: a
+// change between two such statuses is not a new ticket.paid.
+func (s TicketStatus) settled() bool { return s == TicketPaid || s == TicketOverpaid }
 
 // PaymentStatus is where a payment stands.
 type PaymentStatus string

@@ -132,6 +132,7 @@ func (s *Tickets) Cancel(ctx context.Context, till Till, id string) (Ticket, err
 		}
 		now := s.now().UTC()
 		t.Status = TicketCancelled
+		t.SetDue()
 		t.UpdatedAt = now
 		if err := tx.UpdateTicket(ctx, &t); err != nil {
 			return err

@@ -26,6 +26,9 @@ type Store interface {
 	Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error)
 	TicketsCreated(ctx context.Context, from, to time.Time, q gateway.TicketQuery) ([]gateway.Ticket, error)
 	TicketsByIDs(ctx context.Context, ids []string) ([]gateway.Ticket, error)
+	// TicketsToRefund lists the overpaid tickets and the cancelled ones
+	// with money on them.
+	TicketsToRefund(ctx context.Context, limit int) ([]gateway.Ticket, error)
 	TicketEvents(ctx context.Context, ticketID string) ([]gateway.Event, error)
 	PaymentsBetween(ctx context.Context, from, to time.Time) ([]gateway.Payment, error)
 	PaymentsInProgress(ctx context.Context) ([]gateway.Payment, error)
