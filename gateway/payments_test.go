@@ -414,6 +414,41 @@ func TestLateApproval(t *testing.T) {
 	})
 }
 
+// A till update that brings an overpaid ticket back to exactly paid says
+// ticket.updated only: the ticket was paid already, ticket.paid is not
+// sent twice.
+func TestOverpaidUpdatedToPaid(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	first := l.start(t, tk, 5000)
+	l.record(t, first, gateway.PaymentDeclined)
+	l.record(t, l.start(t, tk, 5000), gateway.PaymentApproved)
+	l.record(t, first, gateway.PaymentApproved)
+	l.check(t, tk.ID, gateway.TicketOverpaid, 10000, 0)
+
+	in := tk.Input()
+	in.Lines = []gateway.Line{{Label: "MENU", Qty: 2, UnitPrice: 5000, VATRate: 1000}}
+	in.Total = 10000
+	if _, res, err := l.tickets.Submit(ctx, l.till, in); err != nil || res != gateway.Updated {
+		t.Fatalf("update to the paid amount: %v, %v", res, err)
+	}
+	l.check(t, tk.ID, gateway.TicketPaid, 10000, 0)
+	evs, err := l.st.EventsAfter(ctx, gateway.EventQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := 0
+	for _, e := range evs {
+		if e.TicketID == tk.ID && e.Type == gateway.EventTicketPaid {
+			paid++
+		}
+	}
+	if paid != 1 {
+		t.Errorf("%d ticket.paid events, want 1", paid)
+	}
+}
+
 // A cancelled ticket stays cancelled whatever money arrives on it: a late
 // approval is recorded as money to refund, the ticket owes nothing, takes no
 // payment and no update.

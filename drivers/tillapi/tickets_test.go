@@ -544,3 +544,32 @@ func TestCancelledTicketAfterLateApproval(t *testing.T) {
 		t.Errorf("after the refused POST: %s due %d", got.Status, got.Due)
 	}
 }
+
+// An overpaid ticket that the till brings back to exactly what was paid is
+// updated, not paid a second time: ticket.updated alone.
+func TestOverpaidUpdatedToPaid(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	tk := e.post(t, key, note("o1"), http.StatusCreated).ticket(t)
+	e.addPayment(t, tk.ID, gateway.PaymentApproved, 5350)
+	e.addPayment(t, tk.ID, gateway.PaymentApproved, 650)
+	if got := e.get(t, key, tk.ID); got.Status != gateway.TicketOverpaid {
+		t.Fatalf("ticket %s, want overpaid", got.Status)
+	}
+	seq := e.lastSeq(t)
+	more := withLine(note("o1"), line{Label: "VIN", Qty: 1, UnitPrice: 650, VATRate: 2000})
+	if got := e.post(t, key, more, http.StatusOK).ticket(t); got.Status != gateway.TicketPaid || got.Due != 0 {
+		t.Errorf("after the update: %s due %d, want paid due 0", got.Status, got.Due)
+	}
+	evs, err := e.st.EventsAfter(context.Background(), gateway.EventQuery{After: seq, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	if want := []string{gateway.EventTicketUpdated}; !slices.Equal(types, want) {
+		t.Errorf("events = %v, want %v", types, want)
+	}
+}
