@@ -209,6 +209,9 @@ func (s *Payments) Record(ctx context.Context, deviceID string, r Result) (Payme
 		if p.DeviceID != deviceID {
 			return fmt.Errorf("payment %s belongs to another terminal: %w", p.ID, ErrNotFound)
 		}
+		if err := checkCurrency(p, r); err != nil {
+			return err
+		}
 		out = p
 		if !acceptsResult(p.Status, r.Status) {
 			return nil // the same result again, or a non-approval after the outcome: keep what is stored
@@ -220,6 +223,19 @@ func (s *Payments) Record(ctx context.Context, deviceID string, r Result) (Payme
 		return s.settle(ctx, tx, p, eventForStatus(p.Status), now)
 	})
 	return out, changed, err
+}
+
+// checkCurrency refuses a result in another currency than its payment's:
+// its amounts would be counted in the wrong unit. A result without a
+// currency is in the payment's (the one the pay message named). Codes are
+// compared exactly: ISO 4217 codes are upper case, and the terminal was
+// sent the payment's.
+func checkCurrency(p Payment, r Result) error {
+	if r.Currency == "" || r.Currency == p.Currency {
+		return nil
+	}
+	return &ValidationError{Fields: []FieldError{{Field: "currency",
+		Message: fmt.Sprintf("must be %s, the payment's currency", p.Currency)}}}
 }
 
 // acceptsResult says whether a payment in state `have` takes result `got`.

@@ -374,6 +374,45 @@ func TestRecordOnce(t *testing.T) {
 	}
 }
 
+// A result in another currency than the payment's is refused and changes
+// nothing: an approval in USD is not euro cents. No currency means the
+// payment's.
+func TestResultCurrency(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	for _, cur := range []string{"USD", "eur", "EUR ", "XXX"} {
+		r := resultOf(p, gateway.PaymentApproved)
+		r.Currency = cur
+		_, changed, err := l.payments.Record(ctx, l.term.ID, r)
+		var verr *gateway.ValidationError
+		if !errors.As(err, &verr) || !onlyField(verr, "currency") || changed {
+			t.Errorf("an approval in %q: changed %v, %v; want a validation error on currency", cur, changed, err)
+		}
+	}
+	if got, _ := l.payments.Get(ctx, p.ID); got.Status != gateway.PaymentPending {
+		t.Fatalf("the refused results left the payment %s", got.Status)
+	}
+	l.check(t, tk.ID, gateway.TicketOpen, 0, 5000)
+	if n := len(l.eventTypes(t, p.ID)); n != 1 {
+		t.Errorf("%d events, want payment.started alone", n)
+	}
+
+	r := resultOf(p, gateway.PaymentApproved)
+	r.Currency = ""
+	if got, changed, err := l.payments.Record(ctx, l.term.ID, r); err != nil || !changed || got.Currency != "EUR" {
+		t.Fatalf("an approval without currency: %+v, %v, %v", got, changed, err)
+	}
+	l.check(t, tk.ID, gateway.TicketPaid, 5000, 0)
+	// A late copy in another currency is refused too, even after the fact.
+	r.Currency = "USD"
+	var verr *gateway.ValidationError
+	if _, _, err := l.payments.Record(ctx, l.term.ID, r); !errors.As(err, &verr) {
+		t.Errorf("a copy in USD: %v", err)
+	}
+}
+
 // An approval is never dropped: late after a refusal, on a ticket paid
 // meanwhile, on a cancelled ticket.
 func TestLateApproval(t *testing.T) {
