@@ -213,14 +213,19 @@ func (s *Payments) Record(ctx context.Context, deviceID string, r Result) (Payme
 			return err
 		}
 		out = p
-		if !acceptsResult(p.Status, r.Status) {
+		if !acceptsResult(p, r.Status) {
 			return nil // the same result again, or a non-approval after the outcome: keep what is stored
 		}
 		changed = true
 		now := s.now().UTC()
 		applyResult(&p, r, now)
+		events := []string{eventForStatus(p.Status)}
+		if !p.Review && p.contradictsResolution() {
+			p.Review = true
+			events = append(events, EventPaymentReview)
+		}
 		out = p
-		return s.settle(ctx, tx, p, eventForStatus(p.Status), now)
+		return s.settle(ctx, tx, p, now, events...)
 	})
 	return out, changed, err
 }
@@ -238,14 +243,19 @@ func checkCurrency(p Payment, r Result) error {
 		Message: fmt.Sprintf("must be %s, the payment's currency", p.Currency)}}}
 }
 
-// acceptsResult says whether a payment in state `have` takes result `got`.
-// A payment in progress takes any outcome; a final one takes only a late
-// approval (never lose money that was really taken).
-func acceptsResult(have, got PaymentStatus) bool {
+// acceptsResult says whether payment p takes a result of status got. A
+// payment in progress takes any outcome. One the manager resolved takes
+// the terminal's first result, whatever it says: the decision stood in for
+// an outcome nobody knew, the terminal's result is the outcome. Otherwise a
+// final payment takes only a late approval (never lose money that was
+// really taken).
+func acceptsResult(p Payment, got PaymentStatus) bool {
 	switch {
-	case have == PaymentPending || have == PaymentUnknown:
+	case p.InProgress():
 		return true
-	case got == PaymentApproved && have != PaymentApproved:
+	case p.ResolvedBy != "" && p.ReportedAt == nil:
+		return true
+	case got == PaymentApproved && p.Status != PaymentApproved:
 		return true
 	}
 	return false
@@ -259,7 +269,7 @@ func applyResult(p *Payment, r Result, now time.Time) {
 	}
 	p.Card, p.AuthCode, p.TransactionRef = r.Card, r.AuthCode, r.TransactionRef
 	p.MerchantID, p.TerminalID, p.Receipt = r.MerchantID, r.TerminalID, r.Receipt
-	p.CompletedAt = &now
+	p.CompletedAt, p.ReportedAt = &now, &now
 }
 
 func eventForStatus(st PaymentStatus) string {
@@ -279,7 +289,7 @@ func eventForStatus(st PaymentStatus) string {
 // settle writes p, recomputes its ticket's paid and status from all its
 // approved payments, and appends the events: the payment's, then
 // ticket.paid if the ticket just became paid.
-func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, event string, now time.Time) error {
+func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, now time.Time, events ...string) error {
 	if err := tx.UpdatePayment(ctx, &p); err != nil {
 		return err
 	}
@@ -299,8 +309,10 @@ func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, event string, n
 	if err := tx.UpdateTicket(ctx, &tk); err != nil {
 		return err
 	}
-	if err := appendTicketEvent(ctx, tx, event, &tk, p.ID, now); err != nil {
-		return err
+	for _, ev := range events {
+		if err := appendTicketEvent(ctx, tx, ev, &tk, p.ID, now); err != nil {
+			return err
+		}
 	}
 	if tk.Status.settled() && !wasPaid {
 		return appendTicketEvent(ctx, tx, EventTicketPaid, &tk, p.ID, now)
@@ -320,17 +332,35 @@ func (s *Payments) NotFound(ctx context.Context, deviceID, paymentID string) (Pa
 }
 
 // Resolve is the manager's decision on a payment whose outcome is unknown
-// (approved or declined, from the bank's records).
+// (approved or declined, from the bank's records). Only an unknown payment
+// can be resolved, whoever asks: a pending one may still get its terminal's
+// result (the card may be in the reader), a final one has its outcome. If
+// the terminal's own result comes later, it replaces the decision (see
+// Record) and a contradiction flags the payment for review.
 func (s *Payments) Resolve(ctx context.Context, paymentID string, st PaymentStatus) (Payment, error) {
 	if st != PaymentApproved && st != PaymentDeclined {
 		return Payment{}, &ValidationError{Fields: []FieldError{{Field: "status", Message: "must be approved or declined"}}}
 	}
 	return s.finish(ctx, paymentID, func(p Payment) (bool, error) {
-		if !p.InProgress() {
-			return false, Conflict("payment %s is already %s", p.ID, p.Status)
+		if p.Status != PaymentUnknown {
+			return false, Conflict("payment %s is %s: only an unknown payment can be resolved", p.ID, p.Status)
 		}
 		return true, nil
 	}, st, "manager")
+}
+
+// Reviewed records that the manager checked a payment flagged for review
+// (its terminal's result contradicted the manager's decision): the flag is
+// cleared. Clearing a payment not flagged changes nothing.
+func (s *Payments) Reviewed(ctx context.Context, paymentID string) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		p, err := tx.PaymentByID(ctx, paymentID)
+		if err != nil || !p.Review {
+			return err
+		}
+		p.Review = false
+		return tx.UpdatePayment(ctx, &p)
+	})
 }
 
 // finish moves a payment in progress to a final status without a terminal
@@ -349,6 +379,9 @@ func (s *Payments) finish(ctx context.Context, id string, check func(Payment) (b
 		}
 		now := s.now().UTC()
 		p.Status, p.ResolvedBy = st, by
+		if by != "" {
+			p.Resolution = st
+		}
 		switch st {
 		case PaymentUnknown: // still reserved, still without outcome
 		case PaymentApproved:
@@ -361,7 +394,7 @@ func (s *Payments) finish(ctx context.Context, id string, check func(Payment) (b
 		if by != "" {
 			ev = EventPaymentResolved
 		}
-		return s.settle(ctx, tx, p, ev, now)
+		return s.settle(ctx, tx, p, now, ev)
 	})
 	return out, err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -119,6 +120,23 @@ func (l *ledger) record(t *testing.T, p gateway.Payment, st gateway.PaymentStatu
 		t.Fatalf("record %s: %v", st, err)
 	}
 	return got, changed
+}
+
+// unknown starts a payment and leaves it without outcome past its
+// deadline, its terminal gone.
+func (l *ledger) unknown(t *testing.T, tk gateway.Ticket, amount int64) gateway.Payment {
+	t.Helper()
+	ctx := context.Background()
+	p := l.start(t, tk, amount)
+	l.clk.Advance(2 * ledgerDeadline)
+	if _, err := l.payments.Expire(ctx, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.payments.Get(ctx, p.ID)
+	if err != nil || p.Status != gateway.PaymentUnknown {
+		t.Fatalf("payment %s, %v; want unknown", p.Status, err)
+	}
+	return p
 }
 
 func (l *ledger) check(t *testing.T, id string, status gateway.TicketStatus, paid, due int64) gateway.Ticket {
@@ -607,5 +625,123 @@ func TestExpireAndResolve(t *testing.T) {
 	l.check(t, tk2.ID, gateway.TicketOpen, 0, 1000)
 	if ps, _ := l.payments.InProgressOn(ctx, l.term.ID); len(ps) != 0 {
 		t.Errorf("still in progress: %v", ps)
+	}
+}
+
+// Only an unknown payment is the manager's to resolve, whoever asks: a
+// pending one may still get its terminal's result (the card is in the
+// reader), a final one has its outcome.
+func TestResolveOnlyUnknown(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	var cerr *gateway.ConflictError
+	for _, st := range []gateway.PaymentStatus{gateway.PaymentApproved, gateway.PaymentDeclined} {
+		if _, err := l.payments.Resolve(ctx, p.ID, st); !errors.As(err, &cerr) {
+			t.Errorf("Resolve %s of a pending payment: %v, want a conflict", st, err)
+		}
+	}
+	if got, _ := l.payments.Get(ctx, p.ID); got.Status != gateway.PaymentPending || got.ResolvedBy != "" {
+		t.Fatalf("the refused resolution left the payment %s by %q", got.Status, got.ResolvedBy)
+	}
+	l.check(t, tk.ID, gateway.TicketOpen, 0, 5000)
+	// The card is declined: the ticket owes it all.
+	l.record(t, p, gateway.PaymentDeclined)
+	if _, err := l.payments.Resolve(ctx, p.ID, gateway.PaymentApproved); !errors.As(err, &cerr) {
+		t.Errorf("Resolve of a declined payment: %v, want a conflict", err)
+	}
+	l.check(t, tk.ID, gateway.TicketOpen, 0, 5000)
+	if _, err := l.payments.Resolve(ctx, "pay_NONE", gateway.PaymentApproved); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("Resolve of no payment: %v", err)
+	}
+}
+
+// The terminal's real result that arrives after the manager resolved the
+// payment is kept in full, and the ticket counts what the card did; if it
+// contradicts the manager's decision, the payment is flagged for review,
+// with an event.
+func TestResultAfterResolution(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name     string
+		decided  gateway.PaymentStatus
+		reported gateway.PaymentStatus
+		amount   int64 // the terminal's
+		review   bool
+		status   gateway.TicketStatus
+		paid     int64
+	}{
+		{"approved, approved", gateway.PaymentApproved, gateway.PaymentApproved, 5000, false, gateway.TicketPaid, 5000},
+		{"approved, declined", gateway.PaymentApproved, gateway.PaymentDeclined, 0, true, gateway.TicketOpen, 0},
+		{"approved, error", gateway.PaymentApproved, gateway.PaymentError, 0, true, gateway.TicketOpen, 0},
+		{"approved, another amount", gateway.PaymentApproved, gateway.PaymentApproved, 4000, true, gateway.TicketPartiallyPaid, 4000},
+		{"declined, declined", gateway.PaymentDeclined, gateway.PaymentDeclined, 0, false, gateway.TicketOpen, 0},
+		{"declined, cancelled", gateway.PaymentDeclined, gateway.PaymentCancelled, 0, false, gateway.TicketOpen, 0},
+		{"declined, approved", gateway.PaymentDeclined, gateway.PaymentApproved, 5000, true, gateway.TicketPaid, 5000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger(t)
+			tk := l.ticket(t, "1", 5000)
+			p := l.unknown(t, tk, 5000)
+			if _, err := l.payments.Resolve(ctx, p.ID, tc.decided); err != nil {
+				t.Fatal(err)
+			}
+			r := resultOf(p, tc.reported)
+			r.Amount, r.Tip, r.Receipt = tc.amount, 150, []string{"CARTE BANCAIRE", "#####5743"}
+			got, changed, err := l.payments.Record(ctx, l.term.ID, r)
+			if err != nil || !changed {
+				t.Fatalf("the terminal's result: changed %v, %v", changed, err)
+			}
+			stored, err := l.payments.Get(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, stored) {
+				t.Errorf("Record returned %+v, stored %+v", got, stored)
+			}
+			if stored.Status != tc.reported || stored.Amount != tc.amount || stored.Tip != 150 ||
+				stored.Card == nil || stored.Card.MaskedPAN != "#####5743" || stored.AuthCode != r.AuthCode ||
+				stored.TransactionRef != r.TransactionRef || stored.MerchantID != r.MerchantID ||
+				stored.TerminalID != r.TerminalID || len(stored.Receipt) != 2 || stored.ReportedAt == nil {
+				t.Errorf("the terminal's result is not kept in full: %+v", stored)
+			}
+			if stored.ResolvedBy != "manager" || stored.Resolution != tc.decided {
+				t.Errorf("the manager's decision is lost: by %q, %q", stored.ResolvedBy, stored.Resolution)
+			}
+			if stored.Review != tc.review {
+				t.Errorf("review %v, want %v", stored.Review, tc.review)
+			}
+			l.check(t, tk.ID, tc.status, tc.paid, max(0, 5000-tc.paid))
+			evs := l.eventTypes(t, p.ID)
+			if got := slices.Contains(evs, gateway.EventPaymentReview); got != tc.review {
+				t.Errorf("events %v: payment.review %v, want %v", evs, got, tc.review)
+			}
+			toReview, err := l.st.PaymentsToReview(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(toReview) == 1) != tc.review {
+				t.Errorf("payments to review: %+v", toReview)
+			}
+
+			// The same result again changes nothing, and says nothing.
+			n := len(evs)
+			if _, changed, err := l.payments.Record(ctx, l.term.ID, r); err != nil || changed {
+				t.Errorf("the same result again: changed %v, %v", changed, err)
+			}
+			if len(l.eventTypes(t, p.ID)) != n {
+				t.Error("the same result again appended events")
+			}
+			if tc.review {
+				if err := l.payments.Reviewed(ctx, p.ID); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := l.payments.Get(ctx, p.ID); got.Review || got.Status != tc.reported {
+					t.Errorf("after the review: %+v", got)
+				}
+			}
+		})
 	}
 }

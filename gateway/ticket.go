@@ -203,6 +203,14 @@ type Payment struct {
 	Deadline       time.Time     `json:"deadline"`
 	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
 	ResolvedBy     string        `json:"resolved_by,omitempty"` // "manager" when resolved by hand
+	// Resolution is the manager's decision (approved or declined), kept
+	// when the terminal's own result comes after it and replaces it.
+	Resolution PaymentStatus `json:"resolution,omitempty"`
+	// ReportedAt is when the terminal's payment_result was recorded.
+	ReportedAt *time.Time `json:"reported_at,omitempty"`
+	// Review says the terminal's result contradicts the manager's
+	// decision: the manager must check the bank's records again.
+	Review bool `json:"review,omitempty"`
 }
 
 // Final reports whether the payment has its outcome.
@@ -211,4 +219,27 @@ func (p Payment) Final() bool { return !p.InProgress() }
 // InProgress reports whether the payment still holds its amount reserved.
 func (p Payment) InProgress() bool {
 	return p.Status == PaymentPending || p.Status == PaymentUnknown
+}
+
+// Counted is what the payment adds to its ticket's paid: its amount if
+// approved, else nothing.
+func (p Payment) Counted() int64 {
+	if p.Status == PaymentApproved {
+		return p.Amount
+	}
+	return 0
+}
+
+// contradictsResolution reports whether p, resolved by the manager, now
+// counts another amount than the manager decided (the amount reserved if
+// approved, nothing if declined): the terminal's result said otherwise.
+func (p Payment) contradictsResolution() bool {
+	if p.Resolution == "" {
+		return false
+	}
+	var decided int64
+	if p.Resolution == PaymentApproved {
+		decided = p.Requested
+	}
+	return p.Counted() != decided
 }

@@ -97,3 +97,68 @@ func TestOnePaymentInProgressPerTicket(t *testing.T) {
 		t.Errorf("%d payments in progress, want 2: %+v", len(ps), ps)
 	}
 }
+
+// A database of schema 3 keeps the manager's decisions through migration
+// 4: a resolved payment's decision is its status, and one whose terminal
+// reported after the decision (its card is stored) counts as reported.
+func TestMigrateResolvedPayments(t *testing.T) {
+	ctx := context.Background()
+	path := dbPath(t)
+	s, err := store.Open(ctx, path, discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	till := addTill(t, s, "caisse")
+	tm := addTerminal(t, s, "bar")
+	tk := ticket(till, 1)
+	if err := s.Update(ctx, func(tx gateway.Tx) error { return createTicket(tx, &tk) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Back to schema 3, with payments written by the version before.
+	db := rawDB(t, path)
+	for _, q := range []string{
+		"DROP INDEX payments_one_in_progress", "DROP INDEX payments_review",
+		"ALTER TABLE payments DROP COLUMN resolution", "ALTER TABLE payments DROP COLUMN reported_at",
+		"ALTER TABLE payments DROP COLUMN review", "PRAGMA user_version = 3",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	insert := func(id, status, card, resolvedBy string) {
+		t.Helper()
+		var c any
+		if card != "" {
+			c = card
+		}
+		_, err := db.Exec(`INSERT INTO payments (id, ticket_id, device_id, requested, amount, currency, status, card,
+			created_at, deadline, completed_at, resolved_by) VALUES (?, ?, ?, 1000, 1000, 'EUR', ?, ?,
+			'2025-01-01T00:00:00.000000000Z', '2025-01-01T00:05:00.000000000Z', '2025-01-01T00:06:00.000000000Z', ?)`,
+			id, tk.ID, tm.ID, status, c, resolvedBy)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert("pay_1", "approved", "", "manager")
+	insert("pay_2", "approved", `{"scheme":"CB"}`, "manager") // declined by hand, then the terminal's approval
+	insert("pay_3", "declined", "", "")
+	db.Close()
+
+	s = open(t, path, nil)
+	want := map[string]struct {
+		resolution gateway.PaymentStatus
+		reported   bool
+	}{"pay_1": {gateway.PaymentApproved, false}, "pay_2": {gateway.PaymentApproved, true}, "pay_3": {"", false}}
+	for id, w := range want {
+		p, err := s.Payment(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Resolution != w.resolution || (p.ReportedAt != nil) != w.reported || p.Review {
+			t.Errorf("%s: resolution %q reported %v review %v, want %q %v false", id, p.Resolution, p.ReportedAt, p.Review, w.resolution, w.reported)
+		}
+	}
+}
