@@ -399,9 +399,10 @@ func (s *Payments) finish(ctx context.Context, id string, check func(Payment) (b
 	return out, err
 }
 
-// Expire marks unknown the pending payments past their deadline whose
-// terminal is not connected. The amount stays reserved.
-func (s *Payments) Expire(ctx context.Context, online func(deviceID string) bool) (int, error) {
+// Expire marks unknown the pending payments past their deadline that no
+// terminal is still running: running(p) says whether one is (its terminal is
+// connected, for the hub). The amount stays reserved.
+func (s *Payments) Expire(ctx context.Context, running func(p Payment) bool) (int, error) {
 	now := s.now().UTC()
 	pending, err := s.store.PaymentsInProgress(ctx)
 	if err != nil {
@@ -409,7 +410,7 @@ func (s *Payments) Expire(ctx context.Context, online func(deviceID string) bool
 	}
 	n := 0
 	for _, p := range pending {
-		if p.Status != PaymentPending || now.Before(p.Deadline) || online(p.DeviceID) {
+		if p.Status != PaymentPending || now.Before(p.Deadline) || running(p) {
 			continue
 		}
 		_, err := s.finish(ctx, p.ID, func(p Payment) (bool, error) {

@@ -129,7 +129,7 @@ func (l *ledger) unknown(t *testing.T, tk gateway.Ticket, amount int64) gateway.
 	ctx := context.Background()
 	p := l.start(t, tk, amount)
 	l.clk.Advance(2 * ledgerDeadline)
-	if _, err := l.payments.Expire(ctx, func(string) bool { return false }); err != nil {
+	if _, err := l.payments.Expire(ctx, func(gateway.Payment) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
 	p, err := l.payments.Get(ctx, p.ID)
@@ -562,8 +562,8 @@ func TestCancelledTicketStaysCancelled(t *testing.T) {
 // it.
 func TestExpireAndResolve(t *testing.T) {
 	ctx := context.Background()
-	online := func(string) bool { return true }
-	offline := func(string) bool { return false }
+	online := func(gateway.Payment) bool { return true }
+	offline := func(gateway.Payment) bool { return false }
 	l := newLedger(t)
 	tk := l.ticket(t, "1", 5000)
 	p := l.start(t, tk, 5000)

@@ -237,7 +237,7 @@ func (s *shop) pay(term gateway.Terminal, t gateway.Ticket, amount int64, end ga
 		return p
 	case gateway.PaymentUnknown:
 		s.clock.Add(gateway.DefaultPaymentDeadline + time.Second)
-		if _, err := s.payments.Expire(ctx, func(string) bool { return false }); err != nil {
+		if _, err := s.payments.Expire(ctx, func(gateway.Payment) bool { return false }); err != nil {
 			s.t.Fatal(err)
 		}
 		p, err = s.payments.Get(ctx, p.ID)

@@ -68,7 +68,7 @@ func TestPaymentResolveOnlyUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	payments = gateway.NewPayments(st, time.Now, time.Nanosecond)
-	if n, err := payments.Expire(ctx, func(string) bool { return false }); err != nil || n != 1 {
+	if n, err := payments.Expire(ctx, func(gateway.Payment) bool { return false }); err != nil || n != 1 {
 		t.Fatalf("Expire: %d, %v", n, err)
 	}
 	st.Close()

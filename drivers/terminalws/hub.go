@@ -283,7 +283,7 @@ func (h *Hub) expire(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n, err := h.c.Payments.Expire(ctx, h.Online); err != nil && ctx.Err() == nil {
+		if n, err := h.c.Payments.Expire(ctx, func(p gateway.Payment) bool { return h.Online(p.DeviceID) }); err != nil && ctx.Err() == nil {
 			h.c.Log.Error("expire payments", "err", err)
 		} else if n > 0 {
 			h.c.Log.Warn("payments past their deadline are now unknown: the manager must resolve them", "count", n)

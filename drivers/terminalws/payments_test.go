@@ -190,7 +190,7 @@ func TestLateApprovalIsKept(t *testing.T) {
 func TestDeadlineUnknownThenSettled(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, envOptions{deadline: 1})
-	offline := func(string) bool { return false }
+	offline := func(gateway.Payment) bool { return false }
 
 	tk := e.post(t, note("1253", "5"))
 	c := e.pair(t)
@@ -200,7 +200,7 @@ func TestDeadlineUnknownThenSettled(t *testing.T) {
 	c.drop()
 	waitUntil(t, "the terminal is offline", func() bool { return !e.hub.Online(c.id) })
 
-	if n, err := e.payments.Expire(ctx, e.hub.Online); err != nil || n != 1 {
+	if n, err := e.payments.Expire(ctx, func(p gateway.Payment) bool { return e.hub.Online(p.DeviceID) }); err != nil || n != 1 {
 		t.Fatalf("Expire: %d, %v; want 1", n, err)
 	}
 	if p, _ := e.payments.Get(ctx, pay.PaymentID); p.Status != gateway.PaymentUnknown {
