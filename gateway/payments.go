@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -17,6 +18,15 @@ type Payments struct {
 	store    Store
 	now      func() time.Time
 	deadline time.Duration
+
+	// mono reads this process's monotonic clock: a pending payment's
+	// deadline counts time really elapsed, which a step of the wall clock
+	// does not change.
+	mono func() time.Duration
+	mu   sync.Mutex
+	// origin is, per pending payment this process has seen, the mono
+	// reading at which the payment's elapsed time would have been 0.
+	origin map[string]time.Duration
 }
 
 // NewPayments returns the ledger. deadline is DefaultPaymentDeadline if 0.
@@ -24,8 +34,15 @@ func NewPayments(store Store, now func() time.Time, deadline time.Duration) *Pay
 	if deadline == 0 {
 		deadline = DefaultPaymentDeadline
 	}
-	return &Payments{store: store, now: now, deadline: deadline}
+	start := time.Now()
+	return &Payments{store: store, now: now, deadline: deadline,
+		mono: func() time.Duration { return time.Since(start) }, origin: map[string]time.Duration{}}
 }
+
+// SetMonotonic replaces the monotonic clock that pending payments' deadlines
+// count on: elapsed returns the time since any fixed point, never going
+// back. Tests move it; call it before the ledger is used.
+func (s *Payments) SetMonotonic(elapsed func() time.Duration) { s.mono = elapsed }
 
 // BusyError says that another payment of the ticket is in progress, and on
 // which terminal, so the second terminal can say so.
@@ -73,6 +90,12 @@ func (s *Payments) Start(ctx context.Context, t Terminal, ticketID string, amoun
 		tk.Payments = append(tk.Payments, p)
 		return appendTicketEvent(ctx, tx, EventPaymentStarted, &tk, p.ID, now)
 	})
+	if err == nil {
+		at := s.mono()
+		s.mu.Lock()
+		s.origin[p.ID] = at
+		s.mu.Unlock()
+	}
 	return p, tk, err
 }
 
@@ -402,15 +425,30 @@ func (s *Payments) finish(ctx context.Context, id string, check func(Payment) (b
 // Expire marks unknown the pending payments past their deadline that no
 // terminal is still running: running(p) says whether one is (its terminal is
 // connected, for the hub). The amount stays reserved.
+//
+// The deadline is time elapsed since the payment started, as this process's
+// monotonic clock measures it, never the wall clock: a clock step (NTP at
+// boot, a manual change) must not make every offline payment unknown at
+// once. Each sweep stores what it counted of the payments still pending, and
+// a process that finds a pending payment it did not start resumes from
+// there: a restart loses at most one sweep of the count and does not count
+// the time the gateway was down, so a payment may be late to become unknown,
+// never early.
 func (s *Payments) Expire(ctx context.Context, running func(p Payment) bool) (int, error) {
-	now := s.now().UTC()
+	sweep := s.mono()
 	pending, err := s.store.PaymentsInProgress(ctx)
 	if err != nil {
 		return 0, err
 	}
+	elapsed := s.elapsed(sweep, pending)
+	counting := map[string]time.Duration{}
 	n := 0
 	for _, p := range pending {
-		if p.Status != PaymentPending || now.Before(p.Deadline) || running(p) {
+		if p.Status != PaymentPending {
+			continue
+		}
+		if elapsed[p.ID] < s.deadline || running(p) {
+			counting[p.ID] = elapsed[p.ID]
 			continue
 		}
 		_, err := s.finish(ctx, p.ID, func(p Payment) (bool, error) {
@@ -421,7 +459,55 @@ func (s *Payments) Expire(ctx context.Context, running func(p Payment) bool) (in
 		}
 		n++
 	}
-	return n, nil
+	return n, s.storeElapsed(ctx, counting)
+}
+
+// elapsed returns how long each pending payment has been pending, as of the
+// mono reading sweep, and forgets the payments no longer in progress.
+func (s *Payments) elapsed(sweep time.Duration, inProgress []Payment) map[string]time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]time.Duration, len(inProgress))
+	for _, p := range inProgress {
+		origin, ok := s.origin[p.ID]
+		if !ok {
+			// Started by an earlier process: resume its count.
+			origin = sweep - p.Elapsed
+			s.origin[p.ID] = origin
+		}
+		out[p.ID] = max(0, sweep-origin)
+	}
+	for id, origin := range s.origin {
+		// A payment started after the sweep's read is not in the list yet.
+		if _, ok := out[id]; !ok && origin < sweep {
+			delete(s.origin, id)
+		}
+	}
+	return out
+}
+
+// storeElapsed records the time counted of payments still pending, so that
+// a restart resumes the count. It never lowers what is stored.
+func (s *Payments) storeElapsed(ctx context.Context, counted map[string]time.Duration) error {
+	if len(counted) == 0 {
+		return nil
+	}
+	return s.store.Update(ctx, func(tx Tx) error {
+		for id, d := range counted {
+			p, err := tx.PaymentByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if p.Status != PaymentPending || p.Elapsed >= d {
+				continue
+			}
+			p.Elapsed = d
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Get returns a payment.

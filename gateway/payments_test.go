@@ -18,10 +18,26 @@ import (
 )
 
 // manualClock is a clock the test moves; each reading also advances it a
-// millisecond, so that IDs sort in creation order.
+// millisecond, so that IDs sort in creation order. It has a wall clock
+// (Now) and a monotonic one (Elapsed): Advance moves both, as time passing
+// does; Jump moves the wall clock alone, as a clock step (NTP, a manual
+// change) does.
 type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	mono time.Duration
+}
+
+func (c *manualClock) Elapsed() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
+}
+
+func (c *manualClock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func (c *manualClock) Now() time.Time {
@@ -35,6 +51,7 @@ func (c *manualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	c.mono += d
 }
 
 // ledger is the payment core on a real store in a temporary directory,
@@ -65,6 +82,7 @@ func newLedger(t *testing.T) *ledger {
 		tickets:   gateway.NewTickets(st, gateway.DefaultConfig().Rules, clk.Now),
 		payments:  gateway.NewPayments(st, clk.Now, ledgerDeadline),
 		terminals: gateway.NewTerminals(st, clk.Now)}
+	l.payments.SetMonotonic(clk.Elapsed)
 	if l.till, _, err = gateway.NewTills(st, clk.Now).Add(ctx, gateway.NewTill{Name: "Caisse 1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -743,5 +761,73 @@ func TestResultAfterResolution(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A payment becomes unknown after its deadline of time really elapsed, as
+// this process measures it: steps of the wall clock by hours, forward and
+// back, change nothing.
+func TestExpireIgnoresClockSteps(t *testing.T) {
+	ctx := context.Background()
+	offline := func(gateway.Payment) bool { return false }
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	for _, step := range []time.Duration{3 * time.Hour, -5 * time.Hour, 26 * time.Hour, -24 * time.Hour} {
+		l.clk.Jump(step)
+		if n, err := l.payments.Expire(ctx, offline); err != nil || n != 0 {
+			t.Fatalf("after a clock step of %v: %d expired, %v", step, n, err)
+		}
+	}
+	l.clk.Advance(ledgerDeadline - time.Second)
+	if n, err := l.payments.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("a second before the deadline: %d expired, %v", n, err)
+	}
+	l.clk.Jump(-2 * time.Hour)
+	l.clk.Advance(2 * time.Second)
+	if n, err := l.payments.Expire(ctx, offline); err != nil || n != 1 {
+		t.Fatalf("past the deadline, the clock set back meanwhile: %d expired, %v; want 1", n, err)
+	}
+	if got, _ := l.payments.Get(ctx, p.ID); got.Status != gateway.PaymentUnknown {
+		t.Fatalf("payment %s, want unknown", got.Status)
+	}
+}
+
+// A restart neither restarts a pending payment's count nor counts the time
+// the gateway was down: the new process resumes from what the last sweep
+// stored, on its own monotonic clock, whatever the wall clock says.
+func TestExpireAcrossRestart(t *testing.T) {
+	ctx := context.Background()
+	offline := func(gateway.Payment) bool { return false }
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	l.clk.Advance(ledgerDeadline / 2)
+	if n, err := l.payments.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("half way: %d expired, %v", n, err)
+	}
+
+	// The new process: its monotonic clock starts anywhere, the wall clock
+	// was stepped back by two days while it was down for an hour.
+	var mu sync.Mutex
+	mono := 1000 * time.Hour
+	elapsed := func() time.Duration { mu.Lock(); defer mu.Unlock(); return mono }
+	advance := func(d time.Duration) { mu.Lock(); mono += d; mu.Unlock() }
+	l.clk.Jump(-48*time.Hour + time.Hour)
+	restarted := gateway.NewPayments(l.st, l.clk.Now, ledgerDeadline)
+	restarted.SetMonotonic(elapsed)
+	if n, err := restarted.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("after the restart: %d expired, %v", n, err)
+	}
+	advance(ledgerDeadline/2 - time.Second)
+	if n, err := restarted.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("a second before the deadline: %d expired, %v", n, err)
+	}
+	advance(2 * time.Second)
+	if n, err := restarted.Expire(ctx, offline); err != nil || n != 1 {
+		t.Fatalf("past the deadline: %d expired, %v; want 1", n, err)
+	}
+	if got, _ := restarted.Get(ctx, p.ID); got.Status != gateway.PaymentUnknown {
+		t.Fatalf("payment %s, want unknown", got.Status)
 	}
 }

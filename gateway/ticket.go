@@ -200,7 +200,7 @@ type Payment struct {
 	TerminalID     string        `json:"terminal_id,omitempty"`
 	Receipt        []string      `json:"receipt,omitempty"` // the terminal's own receipt lines
 	CreatedAt      time.Time     `json:"created_at"`
-	Deadline       time.Time     `json:"deadline"`
+	Deadline       time.Time     `json:"deadline"` // by the wall clock at the start: shown, not what Expire counts
 	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
 	ResolvedBy     string        `json:"resolved_by,omitempty"` // "manager" when resolved by hand
 	// Resolution is the manager's decision (approved or declined), kept
@@ -211,6 +211,9 @@ type Payment struct {
 	// Review says the terminal's result contradicts the manager's
 	// decision: the manager must check the bank's records again.
 	Review bool `json:"review,omitempty"`
+	// Elapsed is the time the payment has been pending, as the last
+	// deadline sweep counted it on a monotonic clock (see Payments.Expire).
+	Elapsed time.Duration `json:"-"`
 }
 
 // Final reports whether the payment has its outcome.

@@ -6,21 +6,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/passerelle/passerelle/gateway"
 )
 
 const paymentColumns = `id, ticket_id, device_id, terminal, requested, amount, tip, currency, status, card,
 	auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at, resolved_by,
-	resolution, reported_at, review`
+	resolution, reported_at, review, elapsed_ms`
 
 func scanPayment(row scanner) (gateway.Payment, error) {
 	var p gateway.Payment
 	var status, receipt, created, deadline, resolution string
 	var card, completed, reported *string
+	var elapsed int64
 	err := row.Scan(&p.ID, &p.TicketID, &p.DeviceID, &p.Terminal, &p.Requested, &p.Amount, &p.Tip, &p.Currency,
 		&status, &card, &p.AuthCode, &p.TransactionRef, &p.MerchantID, &p.TerminalID, &receipt,
-		&created, &deadline, &completed, &p.ResolvedBy, &resolution, &reported, &p.Review)
+		&created, &deadline, &completed, &p.ResolvedBy, &resolution, &reported, &p.Review, &elapsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, gateway.ErrNotFound
 	}
@@ -29,6 +31,7 @@ func scanPayment(row scanner) (gateway.Payment, error) {
 	}
 	p.Status = gateway.PaymentStatus(status)
 	p.Resolution = gateway.PaymentStatus(resolution)
+	p.Elapsed = time.Duration(elapsed) * time.Millisecond
 	if card != nil {
 		p.Card = &gateway.Card{}
 		if err := json.Unmarshal([]byte(*card), p.Card); err != nil {
@@ -128,7 +131,7 @@ func paymentArgs(p *gateway.Payment) ([]any, error) {
 	return []any{p.TicketID, p.DeviceID, p.Terminal, p.Requested, p.Amount, p.Tip, p.Currency, string(p.Status),
 		card, p.AuthCode, p.TransactionRef, p.MerchantID, p.TerminalID, string(rb), formatTime(p.CreatedAt),
 		formatTime(p.Deadline), optTimeArg(p.CompletedAt), p.ResolvedBy, string(p.Resolution),
-		optTimeArg(p.ReportedAt), p.Review, p.ID}, nil
+		optTimeArg(p.ReportedAt), p.Review, p.Elapsed.Milliseconds(), p.ID}, nil
 }
 
 // InsertPayment implements gateway.Tx.
@@ -139,8 +142,8 @@ func (t *txn) InsertPayment(_ context.Context, p *gateway.Payment) error {
 	}
 	_, err = t.exec(`INSERT INTO payments (ticket_id, device_id, terminal, requested, amount, tip, currency, status,
 		card, auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at,
-		resolved_by, resolution, reported_at, review, id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		resolved_by, resolution, reported_at, review, elapsed_ms, id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert payment: %w", err)
 	}
@@ -156,7 +159,7 @@ func (t *txn) UpdatePayment(_ context.Context, p *gateway.Payment) error {
 	_, err = t.exec(`UPDATE payments SET ticket_id = ?, device_id = ?, terminal = ?, requested = ?, amount = ?,
 		tip = ?, currency = ?, status = ?, card = ?, auth_code = ?, transaction_ref = ?, merchant_id = ?,
 		terminal_id = ?, receipt = ?, created_at = ?, deadline = ?, completed_at = ?, resolved_by = ?,
-		resolution = ?, reported_at = ?, review = ? WHERE id = ?`, args...)
+		resolution = ?, reported_at = ?, review = ?, elapsed_ms = ? WHERE id = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("store: update payment %s: %w", p.ID, err)
 	}

@@ -122,7 +122,8 @@ func TestMigrateResolvedPayments(t *testing.T) {
 	for _, q := range []string{
 		"DROP INDEX payments_one_in_progress", "DROP INDEX payments_review",
 		"ALTER TABLE payments DROP COLUMN resolution", "ALTER TABLE payments DROP COLUMN reported_at",
-		"ALTER TABLE payments DROP COLUMN review", "PRAGMA user_version = 3",
+		"ALTER TABLE payments DROP COLUMN review", "ALTER TABLE payments DROP COLUMN elapsed_ms",
+		"PRAGMA user_version = 3",
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -39,8 +39,7 @@ func TestPaymentResolveOnlyUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The shortest deadline: the payment is past it as soon as it starts.
-	payments := gateway.NewPayments(st, time.Now, time.Nanosecond)
+	payments := gateway.NewPayments(st, time.Now, time.Minute)
 	pay, _, err := payments.Start(ctx, term, tk.ID, 5350, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -62,13 +61,21 @@ func TestPaymentResolveOnlyUnknown(t *testing.T) {
 	}
 
 	// Its terminal gone past the deadline, the payment is unknown: now the
-	// manager's to decide.
+	// manager's to decide. The gateway counts the deadline on its own
+	// monotonic clock, which the test moves.
 	st, err = openStore(ctx, data, &errs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	payments = gateway.NewPayments(st, time.Now, time.Nanosecond)
-	if n, err := payments.Expire(ctx, func(gateway.Payment) bool { return false }); err != nil || n != 1 {
+	var mono time.Duration
+	payments = gateway.NewPayments(st, time.Now, time.Minute)
+	payments.SetMonotonic(func() time.Duration { return mono })
+	offline := func(gateway.Payment) bool { return false }
+	if n, err := payments.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("Expire before the deadline: %d, %v", n, err)
+	}
+	mono += time.Minute
+	if n, err := payments.Expire(ctx, offline); err != nil || n != 1 {
 		t.Fatalf("Expire: %d, %v", n, err)
 	}
 	st.Close()

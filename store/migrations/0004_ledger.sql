@@ -16,3 +16,8 @@ UPDATE payments SET resolution = status
     WHERE resolved_by <> '' AND status IN ('approved', 'declined');
 UPDATE payments SET reported_at = completed_at
     WHERE resolved_by <> '' AND (card IS NOT NULL OR transaction_ref <> '');
+
+-- How long a pending payment has been pending, as the last deadline sweep
+-- counted it on the gateway's monotonic clock: a restart resumes the count
+-- from here instead of comparing the wall clock with the deadline.
+ALTER TABLE payments ADD COLUMN elapsed_ms INTEGER NOT NULL DEFAULT 0 CHECK (elapsed_ms >= 0);
