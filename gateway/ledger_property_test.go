@@ -21,7 +21,7 @@ import (
 // at most one payment is in progress, and an approval once recorded is never
 // lost.
 func TestLedgerProperties(t *testing.T) {
-	for _, seed := range []uint64{1, 2} {
+	for _, seed := range []uint64{3, 7} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			runLedger(t, seed, 150)
 		})
