@@ -23,6 +23,7 @@ import (
 func TestLedgerProperties(t *testing.T) {
 	for _, seed := range []uint64{3, 7} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			t.Parallel() // each on its own store: the time is mostly fsync waits
 			runLedger(t, seed, 150)
 		})
 	}
