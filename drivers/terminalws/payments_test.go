@@ -313,5 +313,5 @@ func TestTillCancelAbortsPayment(t *testing.T) {
 	if code, body := del(); code != http.StatusOK {
 		t.Fatalf("DELETE after the abort: %d %s", code, body)
 	}
-	e.checkTicket(t, tk.ID, gateway.TicketCancelled, 0, 5350)
+	e.checkTicket(t, tk.ID, gateway.TicketCancelled, 0, 0)
 }
