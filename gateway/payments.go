@@ -310,8 +310,8 @@ func eventForStatus(st PaymentStatus) string {
 }
 
 // settle writes p, recomputes its ticket's paid and status from all its
-// approved payments, and appends the events: the payment's, then
-// ticket.paid if the ticket just became paid.
+// approved payments, and appends the events: those given (the payment's),
+// then ticket.paid if the ticket just became paid.
 func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, now time.Time, events ...string) error {
 	if err := tx.UpdatePayment(ctx, &p); err != nil {
 		return err
