@@ -22,6 +22,10 @@ const (
 	EventPaymentUnknown   = "payment.unknown"
 	EventPaymentError     = "payment.error"
 	EventPaymentResolved  = "payment.resolved"
+	// EventPaymentReview: the terminal's own result, arrived after the
+	// manager resolved the payment, says otherwise (another amount taken,
+	// or none): the manager must check it.
+	EventPaymentReview = "payment.review"
 
 	// Terminal events are for upstream sync and the terminal connections,
 	// not for tills: they carry no ticket.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -17,6 +18,15 @@ type Payments struct {
 	store    Store
 	now      func() time.Time
 	deadline time.Duration
+
+	// mono reads this process's monotonic clock: a pending payment's
+	// deadline counts time really elapsed, which a step of the wall clock
+	// does not change.
+	mono func() time.Duration
+	mu   sync.Mutex
+	// origin is, per pending payment this process has seen, the mono
+	// reading at which the payment's elapsed time would have been 0.
+	origin map[string]time.Duration
 }
 
 // NewPayments returns the ledger. deadline is DefaultPaymentDeadline if 0.
@@ -24,8 +34,15 @@ func NewPayments(store Store, now func() time.Time, deadline time.Duration) *Pay
 	if deadline == 0 {
 		deadline = DefaultPaymentDeadline
 	}
-	return &Payments{store: store, now: now, deadline: deadline}
+	start := time.Now()
+	return &Payments{store: store, now: now, deadline: deadline,
+		mono: func() time.Duration { return time.Since(start) }, origin: map[string]time.Duration{}}
 }
+
+// SetMonotonic replaces the monotonic clock that pending payments' deadlines
+// count on: elapsed returns the time since any fixed point, never going
+// back. Tests move it; call it before the ledger is used.
+func (s *Payments) SetMonotonic(elapsed func() time.Duration) { s.mono = elapsed }
 
 // BusyError says that another payment of the ticket is in progress, and on
 // which terminal, so the second terminal can say so.
@@ -73,6 +90,12 @@ func (s *Payments) Start(ctx context.Context, t Terminal, ticketID string, amoun
 		tk.Payments = append(tk.Payments, p)
 		return appendTicketEvent(ctx, tx, EventPaymentStarted, &tk, p.ID, now)
 	})
+	if err == nil {
+		at := s.mono()
+		s.mu.Lock()
+		s.origin[p.ID] = at
+		s.mu.Unlock()
+	}
 	return p, tk, err
 }
 
@@ -212,27 +235,53 @@ func (s *Payments) Record(ctx context.Context, deviceID string, r Result) (Payme
 		if p.DeviceID != deviceID {
 			return fmt.Errorf("payment %s belongs to another terminal: %w", p.ID, ErrNotFound)
 		}
+		if err := checkCurrency(p, r); err != nil {
+			return err
+		}
 		out = p
-		if !acceptsResult(p.Status, r.Status) {
+		if !acceptsResult(p, r.Status) {
 			return nil // the same result again, or a non-approval after the outcome: keep what is stored
 		}
 		changed = true
 		now := s.now().UTC()
 		applyResult(&p, r, now)
+		events := []string{eventForStatus(p.Status)}
+		if !p.Review && p.contradictsResolution() {
+			p.Review = true
+			events = append(events, EventPaymentReview)
+		}
 		out = p
-		return s.settle(ctx, tx, p, eventForStatus(p.Status), now)
+		return s.settle(ctx, tx, p, now, events...)
 	})
 	return out, changed, err
 }
 
-// acceptsResult says whether a payment in state `have` takes result `got`.
-// A payment in progress takes any outcome; a final one takes only a late
-// approval (never lose money that was really taken).
-func acceptsResult(have, got PaymentStatus) bool {
+// checkCurrency refuses a result in another currency than its payment's:
+// its amounts would be counted in the wrong unit. A result without a
+// currency is in the payment's (the one the pay message named). Codes are
+// compared exactly: ISO 4217 codes are upper case, and the terminal was
+// sent the payment's.
+func checkCurrency(p Payment, r Result) error {
+	if r.Currency == "" || r.Currency == p.Currency {
+		return nil
+	}
+	return &ValidationError{Fields: []FieldError{{Field: "currency",
+		Message: fmt.Sprintf("must be %s, the payment's currency", p.Currency)}}}
+}
+
+// acceptsResult says whether payment p takes a result of status got. A
+// payment in progress takes any outcome. One the manager resolved takes
+// the terminal's first result, whatever it says: the decision stood in for
+// an outcome nobody knew, the terminal's result is the outcome. Otherwise a
+// final payment takes only a late approval (never lose money that was
+// really taken).
+func acceptsResult(p Payment, got PaymentStatus) bool {
 	switch {
-	case have == PaymentPending || have == PaymentUnknown:
+	case p.InProgress():
 		return true
-	case got == PaymentApproved && have != PaymentApproved:
+	case p.ResolvedBy != "" && p.ReportedAt == nil:
+		return true
+	case got == PaymentApproved && p.Status != PaymentApproved:
 		return true
 	}
 	return false
@@ -246,7 +295,7 @@ func applyResult(p *Payment, r Result, now time.Time) {
 	}
 	p.Card, p.AuthCode, p.TransactionRef = r.Card, r.AuthCode, r.TransactionRef
 	p.MerchantID, p.TerminalID, p.Receipt = r.MerchantID, r.TerminalID, r.Receipt
-	p.CompletedAt = &now
+	p.CompletedAt, p.ReportedAt = &now, &now
 }
 
 func eventForStatus(st PaymentStatus) string {
@@ -264,9 +313,9 @@ func eventForStatus(st PaymentStatus) string {
 }
 
 // settle writes p, recomputes its ticket's paid and status from all its
-// approved payments, and appends the events: the payment's, then
-// ticket.paid if the ticket just became paid.
-func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, event string, now time.Time) error {
+// approved payments, and appends the events: those given (the payment's),
+// then ticket.paid if the ticket just became paid.
+func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, now time.Time, events ...string) error {
 	if err := tx.UpdatePayment(ctx, &p); err != nil {
 		return err
 	}
@@ -274,26 +323,24 @@ func (s *Payments) settle(ctx context.Context, tx Tx, p Payment, event string, n
 	if err != nil {
 		return err
 	}
-	wasPaid := tk.Status == TicketPaid || tk.Status == TicketOverpaid
+	wasPaid := tk.Status.settled()
 	tk.Paid = 0
 	for _, q := range tk.Payments {
 		if q.Status == PaymentApproved {
 			tk.Paid += q.Amount
 		}
 	}
-	tk.settle()
-	if tk.Status == TicketCancelled && tk.Paid > 0 {
-		// Money was taken on a cancelled ticket (a late approval): show it.
-		tk.Status = TicketOverpaid
-	}
+	tk.settle() // a cancelled ticket stays cancelled: its Refund shows the money
 	tk.UpdatedAt = now
 	if err := tx.UpdateTicket(ctx, &tk); err != nil {
 		return err
 	}
-	if err := appendTicketEvent(ctx, tx, event, &tk, p.ID, now); err != nil {
-		return err
+	for _, ev := range events {
+		if err := appendTicketEvent(ctx, tx, ev, &tk, p.ID, now); err != nil {
+			return err
+		}
 	}
-	if (tk.Status == TicketPaid || tk.Status == TicketOverpaid) && !wasPaid {
+	if tk.Status.settled() && !wasPaid {
 		return appendTicketEvent(ctx, tx, EventTicketPaid, &tk, p.ID, now)
 	}
 	return nil
@@ -311,17 +358,35 @@ func (s *Payments) NotFound(ctx context.Context, deviceID, paymentID string) (Pa
 }
 
 // Resolve is the manager's decision on a payment whose outcome is unknown
-// (approved or declined, from the bank's records).
+// (approved or declined, from the bank's records). Only an unknown payment
+// can be resolved, whoever asks: a pending one may still get its terminal's
+// result (the card may be in the reader), a final one has its outcome. If
+// the terminal's own result comes later, it replaces the decision (see
+// Record) and a contradiction flags the payment for review.
 func (s *Payments) Resolve(ctx context.Context, paymentID string, st PaymentStatus) (Payment, error) {
 	if st != PaymentApproved && st != PaymentDeclined {
 		return Payment{}, &ValidationError{Fields: []FieldError{{Field: "status", Message: "must be approved or declined"}}}
 	}
 	return s.finish(ctx, paymentID, func(p Payment) (bool, error) {
-		if !p.InProgress() {
-			return false, Conflict("payment %s is already %s", p.ID, p.Status)
+		if p.Status != PaymentUnknown {
+			return false, Conflict("payment %s is %s: only an unknown payment can be resolved", p.ID, p.Status)
 		}
 		return true, nil
 	}, st, "manager")
+}
+
+// Reviewed records that the manager checked a payment flagged for review
+// (its terminal's result contradicted the manager's decision): the flag is
+// cleared. Clearing a payment not flagged changes nothing.
+func (s *Payments) Reviewed(ctx context.Context, paymentID string) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		p, err := tx.PaymentByID(ctx, paymentID)
+		if err != nil || !p.Review {
+			return err
+		}
+		p.Review = false
+		return tx.UpdatePayment(ctx, &p)
+	})
 }
 
 // finish moves a payment in progress to a final status without a terminal
@@ -340,6 +405,9 @@ func (s *Payments) finish(ctx context.Context, id string, check func(Payment) (b
 		}
 		now := s.now().UTC()
 		p.Status, p.ResolvedBy = st, by
+		if by != "" {
+			p.Resolution = st
+		}
 		switch st {
 		case PaymentUnknown: // still reserved, still without outcome
 		case PaymentApproved:
@@ -352,22 +420,38 @@ func (s *Payments) finish(ctx context.Context, id string, check func(Payment) (b
 		if by != "" {
 			ev = EventPaymentResolved
 		}
-		return s.settle(ctx, tx, p, ev, now)
+		return s.settle(ctx, tx, p, now, ev)
 	})
 	return out, err
 }
 
-// Expire marks unknown the pending payments past their deadline whose
-// terminal is not connected. The amount stays reserved.
+// Expire marks unknown the pending payments past their deadline that no
+// terminal is still running: running(p) says whether one is (its terminal is
+// connected, for the hub). The amount stays reserved.
+//
+// The deadline is time elapsed since the payment started, as this process's
+// monotonic clock measures it, never the wall clock: a clock step (NTP at
+// boot, a manual change) must not make every offline payment unknown at
+// once. Each sweep stores what it counted of the payments still pending, and
+// a process that finds a pending payment it did not start resumes from
+// there: a restart loses at most one sweep of the count and does not count
+// the time the gateway was down, so a payment may be late to become unknown,
+// never early.
 func (s *Payments) Expire(ctx context.Context, running func(p Payment) bool) (int, error) {
-	now := s.now().UTC()
+	sweep := s.mono()
 	pending, err := s.store.PaymentsInProgress(ctx)
 	if err != nil {
 		return 0, err
 	}
+	elapsed := s.elapsed(sweep, pending)
+	counting := map[string]time.Duration{}
 	n := 0
 	for _, p := range pending {
-		if p.Status != PaymentPending || now.Before(p.Deadline) || running(p) {
+		if p.Status != PaymentPending {
+			continue
+		}
+		if elapsed[p.ID] < s.deadline || running(p) {
+			counting[p.ID] = elapsed[p.ID]
 			continue
 		}
 		_, err := s.finish(ctx, p.ID, func(p Payment) (bool, error) {
@@ -378,7 +462,55 @@ func (s *Payments) Expire(ctx context.Context, running func(p Payment) bool) (in
 		}
 		n++
 	}
-	return n, nil
+	return n, s.storeElapsed(ctx, counting)
+}
+
+// elapsed returns how long each pending payment has been pending, as of the
+// mono reading sweep, and forgets the payments no longer in progress.
+func (s *Payments) elapsed(sweep time.Duration, inProgress []Payment) map[string]time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]time.Duration, len(inProgress))
+	for _, p := range inProgress {
+		origin, ok := s.origin[p.ID]
+		if !ok {
+			// Started by an earlier process: resume its count.
+			origin = sweep - p.Elapsed
+			s.origin[p.ID] = origin
+		}
+		out[p.ID] = max(0, sweep-origin)
+	}
+	for id, origin := range s.origin {
+		// A payment started after the sweep's read is not in the list yet.
+		if _, ok := out[id]; !ok && origin < sweep {
+			delete(s.origin, id)
+		}
+	}
+	return out
+}
+
+// storeElapsed records the time counted of payments still pending, so that
+// a restart resumes the count. It never lowers what is stored.
+func (s *Payments) storeElapsed(ctx context.Context, counted map[string]time.Duration) error {
+	if len(counted) == 0 {
+		return nil
+	}
+	return s.store.Update(ctx, func(tx Tx) error {
+		for id, d := range counted {
+			p, err := tx.PaymentByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if p.Status != PaymentPending || p.Elapsed >= d {
+				continue
+			}
+			p.Elapsed = d
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Get returns a payment.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -17,10 +18,26 @@ import (
 )
 
 // manualClock is a clock the test moves; each reading also advances it a
-// millisecond, so that IDs sort in creation order.
+// millisecond, so that IDs sort in creation order. It has a wall clock
+// (Now) and a monotonic one (Elapsed): Advance moves both, as time passing
+// does; Jump moves the wall clock alone, as a clock step (NTP, a manual
+// change) does.
 type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	mono time.Duration
+}
+
+func (c *manualClock) Elapsed() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
+}
+
+func (c *manualClock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func (c *manualClock) Now() time.Time {
@@ -34,6 +51,7 @@ func (c *manualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	c.mono += d
 }
 
 // ledger is the payment core on a real store in a temporary directory,
@@ -64,6 +82,7 @@ func newLedger(t *testing.T) *ledger {
 		tickets:   gateway.NewTickets(st, gateway.DefaultConfig().Rules, clk.Now),
 		payments:  gateway.NewPayments(st, clk.Now, ledgerDeadline),
 		terminals: gateway.NewTerminals(st, clk.Now)}
+	l.payments.SetMonotonic(clk.Elapsed)
 	if l.till, _, err = gateway.NewTills(st, clk.Now).Add(ctx, gateway.NewTill{Name: "Caisse 1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +138,23 @@ func (l *ledger) record(t *testing.T, p gateway.Payment, st gateway.PaymentStatu
 		t.Fatalf("record %s: %v", st, err)
 	}
 	return got, changed
+}
+
+// unknown starts a payment and leaves it without outcome past its
+// deadline, its terminal gone.
+func (l *ledger) unknown(t *testing.T, tk gateway.Ticket, amount int64) gateway.Payment {
+	t.Helper()
+	ctx := context.Background()
+	p := l.start(t, tk, amount)
+	l.clk.Advance(2 * ledgerDeadline)
+	if _, err := l.payments.Expire(ctx, func(gateway.Payment) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.payments.Get(ctx, p.ID)
+	if err != nil || p.Status != gateway.PaymentUnknown {
+		t.Fatalf("payment %s, %v; want unknown", p.Status, err)
+	}
+	return p
 }
 
 func (l *ledger) check(t *testing.T, id string, status gateway.TicketStatus, paid, due int64) gateway.Ticket {
@@ -374,6 +410,45 @@ func TestRecordOnce(t *testing.T) {
 	}
 }
 
+// A result in another currency than the payment's is refused and changes
+// nothing: an approval in USD is not euro cents. No currency means the
+// payment's.
+func TestResultCurrency(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	for _, cur := range []string{"USD", "eur", "EUR ", "XXX"} {
+		r := resultOf(p, gateway.PaymentApproved)
+		r.Currency = cur
+		_, changed, err := l.payments.Record(ctx, l.term.ID, r)
+		var verr *gateway.ValidationError
+		if !errors.As(err, &verr) || !onlyField(verr, "currency") || changed {
+			t.Errorf("an approval in %q: changed %v, %v; want a validation error on currency", cur, changed, err)
+		}
+	}
+	if got, _ := l.payments.Get(ctx, p.ID); got.Status != gateway.PaymentPending {
+		t.Fatalf("the refused results left the payment %s", got.Status)
+	}
+	l.check(t, tk.ID, gateway.TicketOpen, 0, 5000)
+	if n := len(l.eventTypes(t, p.ID)); n != 1 {
+		t.Errorf("%d events, want payment.started alone", n)
+	}
+
+	r := resultOf(p, gateway.PaymentApproved)
+	r.Currency = ""
+	if got, changed, err := l.payments.Record(ctx, l.term.ID, r); err != nil || !changed || got.Currency != "EUR" {
+		t.Fatalf("an approval without currency: %+v, %v, %v", got, changed, err)
+	}
+	l.check(t, tk.ID, gateway.TicketPaid, 5000, 0)
+	// A late copy in another currency is refused too, even after the fact.
+	r.Currency = "USD"
+	var verr *gateway.ValidationError
+	if _, _, err := l.payments.Record(ctx, l.term.ID, r); !errors.As(err, &verr) {
+		t.Errorf("a copy in USD: %v", err)
+	}
+}
+
 // An approval is never dropped: late after a refusal, on a ticket paid
 // meanwhile, on a cancelled ticket.
 func TestLateApproval(t *testing.T) {
@@ -388,7 +463,10 @@ func TestLateApproval(t *testing.T) {
 		if _, changed := l.record(t, first, gateway.PaymentApproved); !changed {
 			t.Fatal("the late approval was not recorded")
 		}
-		l.check(t, tk.ID, gateway.TicketOverpaid, 10000, -5000)
+		got := l.check(t, tk.ID, gateway.TicketOverpaid, 10000, 0)
+		if got.Refund() != 5000 {
+			t.Errorf("refund %d, want 5000", got.Refund())
+		}
 		want := []string{gateway.EventPaymentStarted, gateway.EventPaymentDeclined, gateway.EventPaymentApproved}
 		if got := l.eventTypes(t, first.ID); !slices.Equal(got, want) {
 			t.Errorf("events %v, want %v", got, want)
@@ -409,17 +487,92 @@ func TestLateApproval(t *testing.T) {
 		l.record(t, p, gateway.PaymentApproved)
 		l.check(t, tk.ID, gateway.TicketPartiallyPaid, 2000, 3000)
 	})
-	t.Run("on a cancelled ticket", func(t *testing.T) {
-		l := newLedger(t)
-		tk := l.ticket(t, "1", 5000)
-		p := l.start(t, tk, 5000)
-		l.record(t, p, gateway.PaymentDeclined)
-		if _, err := l.tickets.Cancel(ctx, l.till, tk.ID); err != nil {
-			t.Fatal(err)
+}
+
+// A till update that brings an overpaid ticket back to exactly paid says
+// ticket.updated only: the ticket was paid already, ticket.paid is not
+// sent twice.
+func TestOverpaidUpdatedToPaid(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	first := l.start(t, tk, 5000)
+	l.record(t, first, gateway.PaymentDeclined)
+	l.record(t, l.start(t, tk, 5000), gateway.PaymentApproved)
+	l.record(t, first, gateway.PaymentApproved)
+	l.check(t, tk.ID, gateway.TicketOverpaid, 10000, 0)
+
+	in := tk.Input()
+	in.Lines = []gateway.Line{{Label: "MENU", Qty: 2, UnitPrice: 5000, VATRate: 1000}}
+	in.Total = 10000
+	if _, res, err := l.tickets.Submit(ctx, l.till, in); err != nil || res != gateway.Updated {
+		t.Fatalf("update to the paid amount: %v, %v", res, err)
+	}
+	l.check(t, tk.ID, gateway.TicketPaid, 10000, 0)
+	evs, err := l.st.EventsAfter(ctx, gateway.EventQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := 0
+	for _, e := range evs {
+		if e.TicketID == tk.ID && e.Type == gateway.EventTicketPaid {
+			paid++
 		}
-		l.record(t, p, gateway.PaymentApproved)
-		l.check(t, tk.ID, gateway.TicketOverpaid, 5000, 0)
-	})
+	}
+	if paid != 1 {
+		t.Errorf("%d ticket.paid events, want 1", paid)
+	}
+}
+
+// A cancelled ticket stays cancelled whatever money arrives on it: a late
+// approval is recorded as money to refund, the ticket owes nothing, takes no
+// payment and no update.
+func TestCancelledTicketStaysCancelled(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	// 50,00 split in two; the first part declined, the till cancels.
+	tk := l.ticket(t, "1", 5000)
+	first := l.start(t, tk, 2500)
+	l.record(t, first, gateway.PaymentDeclined)
+	second := l.start(t, tk, 2500)
+	l.record(t, second, gateway.PaymentCancelled)
+	if _, err := l.tickets.Cancel(ctx, l.till, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The bank approves the first part after all.
+	if _, changed := l.record(t, first, gateway.PaymentApproved); !changed {
+		t.Fatal("the late approval was not recorded")
+	}
+	got := l.check(t, tk.ID, gateway.TicketCancelled, 2500, 0)
+	if got.Refund() != 2500 {
+		t.Errorf("refund %d, want 2500", got.Refund())
+	}
+	want := []string{gateway.EventPaymentStarted, gateway.EventPaymentDeclined, gateway.EventPaymentApproved}
+	if got := l.eventTypes(t, first.ID); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	// And the second: still cancelled, the whole total to refund.
+	l.record(t, second, gateway.PaymentApproved)
+	got = l.check(t, tk.ID, gateway.TicketCancelled, 5000, 0)
+	if got.Refund() != 5000 {
+		t.Errorf("refund %d, want 5000", got.Refund())
+	}
+
+	var cerr *gateway.ConflictError
+	if _, _, err := l.payments.Start(ctx, l.term, tk.ID, 1, 0); !errors.As(err, &cerr) {
+		t.Errorf("Start on the cancelled ticket: %v, want a conflict", err)
+	}
+	in := tk.Input()
+	in.Lines = append(in.Lines, gateway.Line{Label: "CAFE", Qty: 1, UnitPrice: 250, VATRate: 1000})
+	in.Total += 250
+	if _, _, err := l.tickets.Submit(ctx, l.till, in); !errors.As(err, &cerr) {
+		t.Errorf("a till update of the cancelled ticket: %v, want a conflict", err)
+	}
+	l.check(t, tk.ID, gateway.TicketCancelled, 5000, 0)
+	open, err := l.st.Tickets(ctx, gateway.TicketQuery{Statuses: []gateway.TicketStatus{gateway.TicketOpen, gateway.TicketPartiallyPaid}, Limit: 10})
+	if err != nil || len(open) != 0 {
+		t.Errorf("tickets a terminal lists: %v, %v", open, err)
+	}
 }
 
 // A payment pending past its deadline, its terminal gone, becomes unknown
@@ -490,5 +643,191 @@ func TestExpireAndResolve(t *testing.T) {
 	l.check(t, tk2.ID, gateway.TicketOpen, 0, 1000)
 	if ps, _ := l.payments.InProgressOn(ctx, l.term.ID); len(ps) != 0 {
 		t.Errorf("still in progress: %v", ps)
+	}
+}
+
+// Only an unknown payment is the manager's to resolve, whoever asks: a
+// pending one may still get its terminal's result (the card is in the
+// reader), a final one has its outcome.
+func TestResolveOnlyUnknown(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	var cerr *gateway.ConflictError
+	for _, st := range []gateway.PaymentStatus{gateway.PaymentApproved, gateway.PaymentDeclined} {
+		if _, err := l.payments.Resolve(ctx, p.ID, st); !errors.As(err, &cerr) {
+			t.Errorf("Resolve %s of a pending payment: %v, want a conflict", st, err)
+		}
+	}
+	if got, _ := l.payments.Get(ctx, p.ID); got.Status != gateway.PaymentPending || got.ResolvedBy != "" {
+		t.Fatalf("the refused resolution left the payment %s by %q", got.Status, got.ResolvedBy)
+	}
+	l.check(t, tk.ID, gateway.TicketOpen, 0, 5000)
+	// The card is declined: the ticket owes it all.
+	l.record(t, p, gateway.PaymentDeclined)
+	if _, err := l.payments.Resolve(ctx, p.ID, gateway.PaymentApproved); !errors.As(err, &cerr) {
+		t.Errorf("Resolve of a declined payment: %v, want a conflict", err)
+	}
+	l.check(t, tk.ID, gateway.TicketOpen, 0, 5000)
+	if _, err := l.payments.Resolve(ctx, "pay_NONE", gateway.PaymentApproved); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("Resolve of no payment: %v", err)
+	}
+}
+
+// The terminal's real result that arrives after the manager resolved the
+// payment is kept in full, and the ticket counts what the card did; if it
+// contradicts the manager's decision, the payment is flagged for review,
+// with an event.
+func TestResultAfterResolution(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name     string
+		decided  gateway.PaymentStatus
+		reported gateway.PaymentStatus
+		amount   int64 // the terminal's
+		review   bool
+		status   gateway.TicketStatus
+		paid     int64
+	}{
+		{"approved, approved", gateway.PaymentApproved, gateway.PaymentApproved, 5000, false, gateway.TicketPaid, 5000},
+		{"approved, declined", gateway.PaymentApproved, gateway.PaymentDeclined, 0, true, gateway.TicketOpen, 0},
+		{"approved, error", gateway.PaymentApproved, gateway.PaymentError, 0, true, gateway.TicketOpen, 0},
+		{"approved, another amount", gateway.PaymentApproved, gateway.PaymentApproved, 4000, true, gateway.TicketPartiallyPaid, 4000},
+		{"declined, declined", gateway.PaymentDeclined, gateway.PaymentDeclined, 0, false, gateway.TicketOpen, 0},
+		{"declined, cancelled", gateway.PaymentDeclined, gateway.PaymentCancelled, 0, false, gateway.TicketOpen, 0},
+		{"declined, approved", gateway.PaymentDeclined, gateway.PaymentApproved, 5000, true, gateway.TicketPaid, 5000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger(t)
+			tk := l.ticket(t, "1", 5000)
+			p := l.unknown(t, tk, 5000)
+			if _, err := l.payments.Resolve(ctx, p.ID, tc.decided); err != nil {
+				t.Fatal(err)
+			}
+			r := resultOf(p, tc.reported)
+			r.Amount, r.Tip, r.Receipt = tc.amount, 150, []string{"CARTE BANCAIRE", "#####5743"}
+			got, changed, err := l.payments.Record(ctx, l.term.ID, r)
+			if err != nil || !changed {
+				t.Fatalf("the terminal's result: changed %v, %v", changed, err)
+			}
+			stored, err := l.payments.Get(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, stored) {
+				t.Errorf("Record returned %+v, stored %+v", got, stored)
+			}
+			if stored.Status != tc.reported || stored.Amount != tc.amount || stored.Tip != 150 ||
+				stored.Card == nil || stored.Card.MaskedPAN != "#####5743" || stored.AuthCode != r.AuthCode ||
+				stored.TransactionRef != r.TransactionRef || stored.MerchantID != r.MerchantID ||
+				stored.TerminalID != r.TerminalID || len(stored.Receipt) != 2 || stored.ReportedAt == nil {
+				t.Errorf("the terminal's result is not kept in full: %+v", stored)
+			}
+			if stored.ResolvedBy != "manager" || stored.Resolution != tc.decided {
+				t.Errorf("the manager's decision is lost: by %q, %q", stored.ResolvedBy, stored.Resolution)
+			}
+			if stored.Review != tc.review {
+				t.Errorf("review %v, want %v", stored.Review, tc.review)
+			}
+			l.check(t, tk.ID, tc.status, tc.paid, max(0, 5000-tc.paid))
+			evs := l.eventTypes(t, p.ID)
+			if got := slices.Contains(evs, gateway.EventPaymentReview); got != tc.review {
+				t.Errorf("events %v: payment.review %v, want %v", evs, got, tc.review)
+			}
+			toReview, err := l.st.PaymentsToReview(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(toReview) == 1) != tc.review {
+				t.Errorf("payments to review: %+v", toReview)
+			}
+
+			// The same result again changes nothing, and says nothing.
+			n := len(evs)
+			if _, changed, err := l.payments.Record(ctx, l.term.ID, r); err != nil || changed {
+				t.Errorf("the same result again: changed %v, %v", changed, err)
+			}
+			if len(l.eventTypes(t, p.ID)) != n {
+				t.Error("the same result again appended events")
+			}
+			if tc.review {
+				if err := l.payments.Reviewed(ctx, p.ID); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := l.payments.Get(ctx, p.ID); got.Review || got.Status != tc.reported {
+					t.Errorf("after the review: %+v", got)
+				}
+			}
+		})
+	}
+}
+
+// A payment becomes unknown after its deadline of time really elapsed, as
+// this process measures it: steps of the wall clock by hours, forward and
+// back, change nothing.
+func TestExpireIgnoresClockSteps(t *testing.T) {
+	ctx := context.Background()
+	offline := func(gateway.Payment) bool { return false }
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	for _, step := range []time.Duration{3 * time.Hour, -5 * time.Hour, 26 * time.Hour, -24 * time.Hour} {
+		l.clk.Jump(step)
+		if n, err := l.payments.Expire(ctx, offline); err != nil || n != 0 {
+			t.Fatalf("after a clock step of %v: %d expired, %v", step, n, err)
+		}
+	}
+	l.clk.Advance(ledgerDeadline - time.Second)
+	if n, err := l.payments.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("a second before the deadline: %d expired, %v", n, err)
+	}
+	l.clk.Jump(-2 * time.Hour)
+	l.clk.Advance(2 * time.Second)
+	if n, err := l.payments.Expire(ctx, offline); err != nil || n != 1 {
+		t.Fatalf("past the deadline, the clock set back meanwhile: %d expired, %v; want 1", n, err)
+	}
+	if got, _ := l.payments.Get(ctx, p.ID); got.Status != gateway.PaymentUnknown {
+		t.Fatalf("payment %s, want unknown", got.Status)
+	}
+}
+
+// A restart neither restarts a pending payment's count nor counts the time
+// the gateway was down: the new process resumes from what the last sweep
+// stored, on its own monotonic clock, whatever the wall clock says.
+func TestExpireAcrossRestart(t *testing.T) {
+	ctx := context.Background()
+	offline := func(gateway.Payment) bool { return false }
+	l := newLedger(t)
+	tk := l.ticket(t, "1", 5000)
+	p := l.start(t, tk, 5000)
+	l.clk.Advance(ledgerDeadline / 2)
+	if n, err := l.payments.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("half way: %d expired, %v", n, err)
+	}
+
+	// The new process: its monotonic clock starts anywhere, the wall clock
+	// was stepped back by two days while it was down for an hour.
+	var mu sync.Mutex
+	mono := 1000 * time.Hour
+	elapsed := func() time.Duration { mu.Lock(); defer mu.Unlock(); return mono }
+	advance := func(d time.Duration) { mu.Lock(); mono += d; mu.Unlock() }
+	l.clk.Jump(-48*time.Hour + time.Hour)
+	restarted := gateway.NewPayments(l.st, l.clk.Now, ledgerDeadline)
+	restarted.SetMonotonic(elapsed)
+	if n, err := restarted.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("after the restart: %d expired, %v", n, err)
+	}
+	advance(ledgerDeadline/2 - time.Second)
+	if n, err := restarted.Expire(ctx, offline); err != nil || n != 0 {
+		t.Fatalf("a second before the deadline: %d expired, %v", n, err)
+	}
+	advance(2 * time.Second)
+	if n, err := restarted.Expire(ctx, offline); err != nil || n != 1 {
+		t.Fatalf("past the deadline: %d expired, %v; want 1", n, err)
+	}
+	if got, _ := restarted.Get(ctx, p.ID); got.Status != gateway.PaymentUnknown {
+		t.Fatalf("payment %s, want unknown", got.Status)
 	}
 }

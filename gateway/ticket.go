@@ -118,24 +118,50 @@ func (t *Ticket) apply(in TicketInput) {
 	t.settle()
 }
 
-// settle recomputes due and status from total and paid. A cancelled ticket
-// stays cancelled.
+// settle recomputes status and due from total and paid. A cancelled ticket
+// stays cancelled whatever is paid on it: money that arrives after the
+// cancel (a late approval) is to refund, never a reason to reopen it.
 func (t *Ticket) settle() {
-	t.Due = t.Total - t.Paid
-	if t.Status == TicketCancelled {
-		return
+	if t.Status != TicketCancelled {
+		switch {
+		case t.Paid == 0:
+			t.Status = TicketOpen
+		case t.Paid < t.Total:
+			t.Status = TicketPartiallyPaid
+		case t.Paid == t.Total:
+			t.Status = TicketPaid
+		default:
+			t.Status = TicketOverpaid
+		}
 	}
-	switch {
-	case t.Paid == 0:
-		t.Status = TicketOpen
-	case t.Paid < t.Total:
-		t.Status = TicketPartiallyPaid
-	case t.Paid == t.Total:
-		t.Status = TicketPaid
-	default:
-		t.Status = TicketOverpaid
+	t.SetDue()
+}
+
+// SetDue computes Due from Total, Paid and Status: what is left to pay, never
+// below 0 (an overpayment is Refund, not a negative due), and 0 on a
+// cancelled ticket, which owes nothing.
+func (t *Ticket) SetDue() {
+	t.Due = 0
+	if t.Status != TicketCancelled && t.Paid < t.Total {
+		t.Due = t.Total - t.Paid
 	}
 }
+
+// Refund is the money taken on the ticket that the shop must give back:
+// what was paid above the total, or everything paid on a cancelled ticket.
+func (t Ticket) Refund() int64 {
+	switch {
+	case t.Status == TicketCancelled:
+		return t.Paid
+	case t.Paid > t.Total:
+		return t.Paid - t.Total
+	}
+	return 0
+}
+
+// settled reports whether a ticket in status s has been paid in full: a
+// change between two such statuses is not a new ticket.paid.
+func (s TicketStatus) settled() bool { return s == TicketPaid || s == TicketOverpaid }
 
 // PaymentStatus is where a payment stands.
 type PaymentStatus string
@@ -174,9 +200,20 @@ type Payment struct {
 	TerminalID     string        `json:"terminal_id,omitempty"`
 	Receipt        []string      `json:"receipt,omitempty"` // the terminal's own receipt lines
 	CreatedAt      time.Time     `json:"created_at"`
-	Deadline       time.Time     `json:"deadline"`
+	Deadline       time.Time     `json:"deadline"` // by the wall clock at the start: shown, not what Expire counts
 	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
 	ResolvedBy     string        `json:"resolved_by,omitempty"` // "manager" when resolved by hand
+	// Resolution is the manager's decision (approved or declined), kept
+	// when the terminal's own result comes after it and replaces it.
+	Resolution PaymentStatus `json:"resolution,omitempty"`
+	// ReportedAt is when the terminal's payment_result was recorded.
+	ReportedAt *time.Time `json:"reported_at,omitempty"`
+	// Review says the terminal's result contradicts the manager's
+	// decision: the manager must check the bank's records again.
+	Review bool `json:"review,omitempty"`
+	// Elapsed is the time the payment has been pending, as the last
+	// deadline sweep counted it on a monotonic clock (see Payments.Expire).
+	Elapsed time.Duration `json:"-"`
 }
 
 // Final reports whether the payment has its outcome.
@@ -185,4 +222,27 @@ func (p Payment) Final() bool { return !p.InProgress() }
 // InProgress reports whether the payment still holds its amount reserved.
 func (p Payment) InProgress() bool {
 	return p.Status == PaymentPending || p.Status == PaymentUnknown
+}
+
+// Counted is what the payment adds to its ticket's paid: its amount if
+// approved, else nothing.
+func (p Payment) Counted() int64 {
+	if p.Status == PaymentApproved {
+		return p.Amount
+	}
+	return 0
+}
+
+// contradictsResolution reports whether p, resolved by the manager, now
+// counts another amount than the manager decided (the amount reserved if
+// approved, nothing if declined): the terminal's result said otherwise.
+func (p Payment) contradictsResolution() bool {
+	if p.Resolution == "" {
+		return false
+	}
+	var decided int64
+	if p.Resolution == PaymentApproved {
+		decided = p.Requested
+	}
+	return p.Counted() != decided
 }

@@ -87,7 +87,9 @@ func (s *Tickets) update(ctx context.Context, tx Tx, t *Ticket, in TicketInput) 
 	if in.Total < t.Paid {
 		return Conflict("new total %d is below the %d already paid", in.Total, t.Paid)
 	}
-	wasPaid := t.Status == TicketPaid
+	// Paid or overpaid before: a total brought down to what is paid is
+	// an update, not a ticket paid a second time.
+	wasPaid := t.Status.settled()
 	now := s.now().UTC()
 	t.apply(in)
 	t.Version++
@@ -99,7 +101,7 @@ func (s *Tickets) update(ctx context.Context, tx Tx, t *Ticket, in TicketInput) 
 	if err := appendTicketEvent(ctx, tx, EventTicketUpdated, t, "", now); err != nil {
 		return err
 	}
-	if t.Status == TicketPaid && !wasPaid {
+	if t.Status.settled() && !wasPaid {
 		return appendTicketEvent(ctx, tx, EventTicketPaid, t, "", now)
 	}
 	return nil
@@ -132,6 +134,7 @@ func (s *Tickets) Cancel(ctx context.Context, till Till, id string) (Ticket, err
 		}
 		now := s.now().UTC()
 		t.Status = TicketCancelled
+		t.SetDue()
 		t.UpdatedAt = now
 		if err := tx.UpdateTicket(ctx, &t); err != nil {
 			return err

@@ -6,20 +6,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/passerelle/passerelle/gateway"
 )
 
 const paymentColumns = `id, ticket_id, device_id, terminal, requested, amount, tip, currency, status, card,
-	auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at, resolved_by`
+	auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at, resolved_by,
+	resolution, reported_at, review, elapsed_ms`
 
 func scanPayment(row scanner) (gateway.Payment, error) {
 	var p gateway.Payment
-	var status, receipt, created, deadline string
-	var card, completed *string
+	var status, receipt, created, deadline, resolution string
+	var card, completed, reported *string
+	var elapsed int64
 	err := row.Scan(&p.ID, &p.TicketID, &p.DeviceID, &p.Terminal, &p.Requested, &p.Amount, &p.Tip, &p.Currency,
 		&status, &card, &p.AuthCode, &p.TransactionRef, &p.MerchantID, &p.TerminalID, &receipt,
-		&created, &deadline, &completed, &p.ResolvedBy)
+		&created, &deadline, &completed, &p.ResolvedBy, &resolution, &reported, &p.Review, &elapsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, gateway.ErrNotFound
 	}
@@ -27,6 +30,8 @@ func scanPayment(row scanner) (gateway.Payment, error) {
 		return p, fmt.Errorf("store: read payment: %w", err)
 	}
 	p.Status = gateway.PaymentStatus(status)
+	p.Resolution = gateway.PaymentStatus(resolution)
+	p.Elapsed = time.Duration(elapsed) * time.Millisecond
 	if card != nil {
 		p.Card = &gateway.Card{}
 		if err := json.Unmarshal([]byte(*card), p.Card); err != nil {
@@ -48,6 +53,9 @@ func scanPayment(row scanner) (gateway.Payment, error) {
 			return p, err
 		}
 		p.CompletedAt = &at
+	}
+	if p.ReportedAt, err = optTime(reported); err != nil {
+		return p, err
 	}
 	return p, nil
 }
@@ -96,6 +104,12 @@ func (s *Store) PaymentsInProgress(ctx context.Context) ([]gateway.Payment, erro
 	return queryPayments(ctx, s.db, "status IN ('pending', 'unknown')")
 }
 
+// PaymentsToReview returns the payments flagged for the manager's review:
+// their terminal's result contradicted the manager's decision.
+func (s *Store) PaymentsToReview(ctx context.Context) ([]gateway.Payment, error) {
+	return queryPayments(ctx, s.db, "review = 1")
+}
+
 func paymentArgs(p *gateway.Payment) ([]any, error) {
 	var card *string
 	if p.Card != nil {
@@ -114,14 +128,10 @@ func paymentArgs(p *gateway.Payment) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: encode receipt: %w", err)
 	}
-	var completed *string
-	if p.CompletedAt != nil {
-		c := formatTime(*p.CompletedAt)
-		completed = &c
-	}
 	return []any{p.TicketID, p.DeviceID, p.Terminal, p.Requested, p.Amount, p.Tip, p.Currency, string(p.Status),
 		card, p.AuthCode, p.TransactionRef, p.MerchantID, p.TerminalID, string(rb), formatTime(p.CreatedAt),
-		formatTime(p.Deadline), completed, p.ResolvedBy, p.ID}, nil
+		formatTime(p.Deadline), optTimeArg(p.CompletedAt), p.ResolvedBy, string(p.Resolution),
+		optTimeArg(p.ReportedAt), p.Review, p.Elapsed.Milliseconds(), p.ID}, nil
 }
 
 // InsertPayment implements gateway.Tx.
@@ -132,7 +142,8 @@ func (t *txn) InsertPayment(_ context.Context, p *gateway.Payment) error {
 	}
 	_, err = t.exec(`INSERT INTO payments (ticket_id, device_id, terminal, requested, amount, tip, currency, status,
 		card, auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at,
-		resolved_by, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		resolved_by, resolution, reported_at, review, elapsed_ms, id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert payment: %w", err)
 	}
@@ -147,8 +158,8 @@ func (t *txn) UpdatePayment(_ context.Context, p *gateway.Payment) error {
 	}
 	_, err = t.exec(`UPDATE payments SET ticket_id = ?, device_id = ?, terminal = ?, requested = ?, amount = ?,
 		tip = ?, currency = ?, status = ?, card = ?, auth_code = ?, transaction_ref = ?, merchant_id = ?,
-		terminal_id = ?, receipt = ?, created_at = ?, deadline = ?, completed_at = ?, resolved_by = ?
-		WHERE id = ?`, args...)
+		terminal_id = ?, receipt = ?, created_at = ?, deadline = ?, completed_at = ?, resolved_by = ?,
+		resolution = ?, reported_at = ?, review = ?, elapsed_ms = ? WHERE id = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("store: update payment %s: %w", p.ID, err)
 	}

@@ -47,7 +47,7 @@ func scanTicket(row scanner, brief bool) (gateway.Ticket, error) {
 		return t, fmt.Errorf("store: read ticket: %w", err)
 	}
 	t.Status = gateway.TicketStatus(status)
-	t.Due = t.Total - t.Paid
+	t.SetDue()
 	if !brief {
 		if err := json.Unmarshal([]byte(lines), &t.Lines); err != nil {
 			return t, fmt.Errorf("store: ticket %s lines: %w", t.ID, err)
@@ -200,4 +200,12 @@ func ticketSeq(ctx context.Context, q querier, id string) (int64, error) {
 		return 0, fmt.Errorf("store: ticket cursor: %w", err)
 	}
 	return seq, nil
+}
+
+// TicketsToRefund returns, brief, up to limit tickets holding money the
+// shop must give back: the overpaid ones, and the cancelled ones with
+// approved payments (a late approval after the cancel).
+func (s *Store) TicketsToRefund(ctx context.Context, limit int) ([]gateway.Ticket, error) {
+	return s.queryTickets(ctx, true, "SELECT "+ticketColumnsBrief+ticketFrom+
+		" WHERE t.status = 'overpaid' OR (t.status = 'cancelled' AND t.paid > 0) ORDER BY t.seq LIMIT ?", limit)
 }

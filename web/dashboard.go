@@ -69,11 +69,13 @@ func (s *Server) dashboardModel(ctx context.Context, p views.Page) (views.Dashbo
 	return m, nil
 }
 
-// overpaidLimit bounds the overpaid tickets listed: there should be none.
+// overpaidLimit bounds the tickets to refund listed: there should be none.
 const overpaidLimit = 200
 
+// overpaid lists the tickets with money to give back: overpaid, or
+// cancelled with a late approval on them.
 func (s *Server) overpaid(ctx context.Context) ([]gateway.Ticket, error) {
-	return s.c.Store.Tickets(ctx, gateway.TicketQuery{Statuses: []gateway.TicketStatus{gateway.TicketOverpaid}, Limit: overpaidLimit})
+	return s.c.Store.TicketsToRefund(ctx, overpaidLimit)
 }
 
 // terminalRows lists the terminals with whether each is connected; revoked

@@ -118,6 +118,38 @@ func TestResolveAndAbortPayments(t *testing.T) {
 	}
 }
 
+// A terminal's result that contradicts the manager's decision is listed to
+// check, with the decision, until the manager says it is checked.
+func TestReviewContradictedResolution(t *testing.T) {
+	s := newShop(t)
+	b := s.busy() // 1005: resolved declined by hand, then the terminal's approval
+	c := s.setup()
+	pays := c.get("/payments")
+	pays.want(t, http.StatusOK, "review-payment", "review-badge", "reviewed")
+	if n := pays.count("review-payment"); n != 1 {
+		t.Fatalf("%d payments to check, want 1", n)
+	}
+	if !strings.Contains(pays.body, "Décision du gérant : Refusé") || !strings.Contains(pays.body, "1005") {
+		t.Errorf("the payment to check does not say the manager's decision:\n%s", excerpt(pays.body))
+	}
+	toReview, err := s.st.PaymentsToReview(t.Context())
+	if err != nil || len(toReview) != 1 || toReview[0].TicketID != b.overpaid.ID {
+		t.Fatalf("payments to review: %+v, %v", toReview, err)
+	}
+	r := c.post("/payments/"+toReview[0].ID+"/reviewed", nil)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reviewed: %d\n%s", r.StatusCode, excerpt(r.body))
+	}
+	after := c.get(r.location())
+	after.want(t, http.StatusOK, "notice")
+	if after.has("review-payment") || after.has("review-badge") {
+		t.Error("the checked payment is still listed to check")
+	}
+	if p, _ := s.payments.Get(t.Context(), toReview[0].ID); p.Status != gateway.PaymentApproved || p.Review {
+		t.Errorf("checked payment: %s review %v", p.Status, p.Review)
+	}
+}
+
 func TestTerminalForms(t *testing.T) {
 	s := newShop(t)
 	b := s.busy()

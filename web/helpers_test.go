@@ -24,8 +24,15 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // clock is the shop's time, moved by the tests.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	mono time.Duration // the monotonic clock payments' deadlines count on
+}
+
+func (c *clock) Elapsed() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
 }
 
 func (c *clock) Now() time.Time {
@@ -37,6 +44,7 @@ func (c *clock) Now() time.Time {
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	c.mono += d
 	c.mu.Unlock()
 }
 
@@ -170,6 +178,7 @@ func newShop(t testing.TB) *shop {
 	s.tills = gateway.NewTills(st, c.Now)
 	s.terminals = gateway.NewTerminals(st, c.Now)
 	s.payments = gateway.NewPayments(st, c.Now, 0)
+	s.payments.SetMonotonic(c.Elapsed)
 	s.events = gateway.NewEventLog(st, bus)
 	srv := web.New(web.Config{
 		Admin: s.admin, Tickets: s.tickets, Tills: s.tills, Terminals: s.terminals, Payments: s.payments,

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/passerelle/passerelle/gateway"
 )
 
 // pages are every page of the menu, with what each must show in any shop.
@@ -190,4 +192,29 @@ func TestUnknownPages(t *testing.T) {
 	r.want(t, http.StatusNotFound)
 	c.post("/tills/till_NOPE/revoke", nil).want(t, http.StatusNotFound)
 	c.post("/payments/pay_NOPE/resolve", formOf("status", "approved")).want(t, http.StatusNotFound)
+}
+
+// Money that arrives on a cancelled ticket (a late approval) is listed to
+// refund with the overpaid tickets: on the dashboard, the payments page and
+// the day's report.
+func TestRefundCancelledTicket(t *testing.T) {
+	s := newShop(t)
+	term := s.pair("BAR-1")
+	tk := s.ticket("2001", "4")
+	p := s.pay(term, tk, 1000, gateway.PaymentDeclined)
+	if _, err := s.tickets.Cancel(t.Context(), s.till, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.result(term, p, gateway.PaymentApproved, 1000)
+	c := s.setup()
+	for _, path := range []string{"/", "/payments", "/report"} {
+		r := c.get(path)
+		r.want(t, http.StatusOK, "overpaid-ticket")
+		if n := r.count("overpaid-ticket"); n != 1 {
+			t.Errorf("%s lists %d tickets to refund, want 1", path, n)
+		}
+		if !strings.Contains(r.body, "2001") || !strings.Contains(r.body, "10,00\u00a0€") {
+			t.Errorf("%s does not show ticket 2001's 10,00 € to refund:\n%s", path, excerpt(r.body))
+		}
+	}
 }

@@ -53,6 +53,13 @@ func (s *Server) payments(w http.ResponseWriter, r *http.Request, q *req) error 
 	if m.Overpaid, err = s.overpaid(ctx); err != nil {
 		return err
 	}
+	toReview, err := s.c.Store.PaymentsToReview(ctx)
+	if err != nil {
+		return err
+	}
+	if m.Review, err = s.paymentRows(ctx, toReview, online); err != nil {
+		return err
+	}
 	if len(m.Errors) > 0 {
 		return render(w, r, http.StatusUnprocessableEntity, views.PaymentsPage(m))
 	}
@@ -106,16 +113,9 @@ func (s *Server) paymentRows(ctx context.Context, ps []gateway.Payment, online m
 func (s *Server) resolvePayment(w http.ResponseWriter, r *http.Request, q *req) error {
 	id := r.PathValue("id")
 	st := gateway.PaymentStatus(r.PostForm.Get("status"))
-	pay, err := s.c.Payments.Get(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if pay.Status != gateway.PaymentUnknown {
-		// A pending payment may still get its terminal's result: only an
-		// unknown one is the manager's to decide.
-		return gateway.Conflict("payment %s is %s, not unknown", id, pay.Status)
-	}
-	_, err = s.c.Payments.Resolve(r.Context(), id, st)
+	// Only an unknown payment is the manager's to decide: the ledger
+	// refuses any other (a conflict), for every caller.
+	_, err := s.c.Payments.Resolve(r.Context(), id, st)
 	var ve *gateway.ValidationError
 	if errors.As(err, &ve) {
 		s.renderError(w, r, q, http.StatusUnprocessableEntity, "err.bad_status")
@@ -126,6 +126,18 @@ func (s *Server) resolvePayment(w http.ResponseWriter, r *http.Request, q *req) 
 	}
 	s.c.Log.Info("payment resolved from the admin page", "payment", id, "status", st)
 	redirect(w, r, "/payments", "pay.resolved")
+	return nil
+}
+
+// reviewedPayment records that the manager checked a payment whose
+// terminal's result contradicted the manager's decision.
+func (s *Server) reviewedPayment(w http.ResponseWriter, r *http.Request, q *req) error {
+	id := r.PathValue("id")
+	if err := s.c.Payments.Reviewed(r.Context(), id); err != nil {
+		return err
+	}
+	s.c.Log.Info("payment checked after its terminal contradicted the manager", "payment", id)
+	redirect(w, r, "/payments", "pay.reviewed_done")
 	return nil
 }
 

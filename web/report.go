@@ -113,7 +113,7 @@ func fillReport(m *views.Report, pays []gateway.Payment, tickets map[string]gate
 	}
 	m.ByScheme, m.ByTerminal, m.ByServer, m.Other = schemes.rows(), terminals.rows(), servers.rows(), other.rows()
 	for _, t := range tickets {
-		if t.Status == gateway.TicketOverpaid {
+		if t.Refund() > 0 { // overpaid, or cancelled with money on it
 			m.Overpaid = append(m.Overpaid, t)
 		}
 	}

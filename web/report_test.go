@@ -83,7 +83,7 @@ func TestShareByRateAddsUp(t *testing.T) {
 func TestFillReport(t *testing.T) {
 	tk := gateway.Ticket{ID: "tkt_1", Server: "Léa", Total: 4900, Status: gateway.TicketPaid,
 		VAT: gateway.VATBreakdown([]gateway.Line{{Qty: 2, UnitPrice: 1450, VATRate: 1000}, {Qty: 1, UnitPrice: 2000, VATRate: 2000}})}
-	over := gateway.Ticket{ID: "tkt_2", Total: 1000, Status: gateway.TicketOverpaid,
+	over := gateway.Ticket{ID: "tkt_2", Total: 1000, Paid: 2000, Status: gateway.TicketOverpaid,
 		VAT: gateway.VATBreakdown([]gateway.Line{{Qty: 1, UnitPrice: 1000, VATRate: 550}})}
 	cb := &gateway.Card{Scheme: "CB"}
 	pays := []gateway.Payment{

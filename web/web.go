@@ -27,9 +27,15 @@ type Store interface {
 	Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error)
 	TicketsCreated(ctx context.Context, from, to time.Time, q gateway.TicketQuery) ([]gateway.Ticket, error)
 	TicketsByIDs(ctx context.Context, ids []string) ([]gateway.Ticket, error)
+	// TicketsToRefund lists the overpaid tickets and the cancelled ones
+	// with money on them.
+	TicketsToRefund(ctx context.Context, limit int) ([]gateway.Ticket, error)
 	TicketEvents(ctx context.Context, ticketID string) ([]gateway.Event, error)
 	PaymentsBetween(ctx context.Context, from, to time.Time) ([]gateway.Payment, error)
 	PaymentsInProgress(ctx context.Context) ([]gateway.Payment, error)
+	// PaymentsToReview lists the payments whose terminal's result
+	// contradicted the manager's decision.
+	PaymentsToReview(ctx context.Context) ([]gateway.Payment, error)
 	WebhookCursors(ctx context.Context) ([]gateway.WebhookCursor, error)
 	LastSeq(ctx context.Context) (int64, error)
 	DatabaseSize(ctx context.Context) (int64, error)
@@ -172,6 +178,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /payments", s.private(s.payments))
 	mux.Handle("POST /payments/{id}/resolve", s.private(s.resolvePayment))
 	mux.Handle("POST /payments/{id}/abort", s.private(s.abortPayment))
+	mux.Handle("POST /payments/{id}/reviewed", s.private(s.reviewedPayment))
 	mux.Handle("GET /terminals", s.private(s.terminals))
 	mux.Handle("POST /terminals/pair", s.private(s.pairTerminal))
 	mux.Handle("POST /terminals/{id}/rename", s.private(s.renameTerminal))
@@ -429,7 +436,7 @@ func (s *Server) page(r *http.Request, q *req, title, nav string) views.Page {
 
 // noticeKeys are the messages a redirect may ask the next page to show.
 var noticeKeys = map[string]bool{
-	"setup.done": true, "logout.done": true, "ticket.cancelled": true, "pay.resolved": true,
+	"setup.done": true, "logout.done": true, "ticket.cancelled": true, "pay.resolved": true, "pay.reviewed_done": true,
 	"pay.aborted": true, "pay.abort_offline": true, "term.renamed": true, "term.revoked_done": true,
 	"till.revoked": true, "till.retried": true, "till.callback_saved": true, "set.saved": true, "set.changed": true,
 }

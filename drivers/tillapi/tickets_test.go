@@ -493,3 +493,83 @@ func TestListPaging(t *testing.T) {
 		t.Errorf("pages = %v", pages)
 	}
 }
+
+// A cancelled ticket stays cancelled when the bank approves one of its
+// declined parts after the cancel: the till cannot reopen it by posting its
+// ref (409), and what it reads owes nothing.
+func TestCancelledTicketAfterLateApproval(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	terminals := gateway.NewTerminals(e.st, time.Now)
+	code, _, err := terminals.NewPairingCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, _, err := terminals.Connect(ctx, "10.0.0.7", gateway.Hello{Serial: "BAR-1", PairingCode: code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payments := gateway.NewPayments(e.st, time.Now, 0)
+
+	// 53,50 split in two; the first part is declined, the till cancels.
+	tk := e.post(t, key, note("1253"), http.StatusCreated).ticket(t)
+	part, _, err := payments.Start(ctx, term, tk.ID, 2675, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	result := gateway.Result{PaymentID: part.ID, Status: gateway.PaymentDeclined, Currency: "EUR"}
+	if _, _, err := payments.Record(ctx, term.ID, result); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, "DELETE", "/api/v1/tickets/"+tk.ID, key, nil); r.status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.status, r.body)
+	} else if got := r.ticket(t); got.Due != 0 {
+		t.Errorf("the cancelled ticket is due %d, want 0", got.Due)
+	}
+	// The bank approves that part after all.
+	result.Status, result.Amount = gateway.PaymentApproved, 2675
+	result.Card = &gateway.Card{Scheme: "CB", MaskedPAN: "#####5743", Entry: "chip"}
+	if _, _, err := payments.Record(ctx, term.ID, result); err != nil {
+		t.Fatal(err)
+	}
+
+	got := e.get(t, key, tk.ID)
+	if got.Status != gateway.TicketCancelled || got.Paid != 2675 || got.Due != 0 {
+		t.Errorf("after the late approval: %s paid %d due %d, want cancelled paid 2675 due 0", got.Status, got.Paid, got.Due)
+	}
+	more := withLine(note("1253"), line{Label: "CAFE", Qty: 1, UnitPrice: 250, VATRate: 1000})
+	expectConflict(t, e, key, more, tk.ID)
+	if got := e.get(t, key, tk.ID); got.Status != gateway.TicketCancelled || got.Due != 0 {
+		t.Errorf("after the refused POST: %s due %d", got.Status, got.Due)
+	}
+}
+
+// An overpaid ticket that the till brings back to exactly what was paid is
+// updated, not paid a second time: ticket.updated alone.
+func TestOverpaidUpdatedToPaid(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	tk := e.post(t, key, note("o1"), http.StatusCreated).ticket(t)
+	e.addPayment(t, tk.ID, gateway.PaymentApproved, 5350)
+	e.addPayment(t, tk.ID, gateway.PaymentApproved, 650)
+	if got := e.get(t, key, tk.ID); got.Status != gateway.TicketOverpaid {
+		t.Fatalf("ticket %s, want overpaid", got.Status)
+	}
+	seq := e.lastSeq(t)
+	more := withLine(note("o1"), line{Label: "VIN", Qty: 1, UnitPrice: 650, VATRate: 2000})
+	if got := e.post(t, key, more, http.StatusOK).ticket(t); got.Status != gateway.TicketPaid || got.Due != 0 {
+		t.Errorf("after the update: %s due %d, want paid due 0", got.Status, got.Due)
+	}
+	evs, err := e.st.EventsAfter(context.Background(), gateway.EventQuery{After: seq, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	if want := []string{gateway.EventTicketUpdated}; !slices.Equal(types, want) {
+		t.Errorf("events = %v, want %v", types, want)
+	}
+}

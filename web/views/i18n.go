@@ -221,6 +221,12 @@ var messages = map[string][2]string{
 	"pay.resolve_declined": {"Refusé", "Declined"},
 	"pay.resolve_confirm":  {"Enregistrer ce résultat ? Il ne pourra plus être changé ici.", "Record this outcome? It cannot be changed here afterwards."},
 	"pay.resolved":         {"Le paiement est résolu.", "The payment is resolved."},
+	"pay.review":           {"À vérifier : le terminal contredit la décision du gérant", "To check: the terminal contradicts the manager's decision"},
+	"pay.review_hint":      {"Le résultat du terminal est arrivé après la résolution à la main, et il dit autre chose : c'est lui qui compte sur le ticket. Vérifiez auprès de la banque, puis remboursez ou réclamez ce qu'il faut.", "The terminal's result came after the payment was resolved by hand, and it says otherwise: the ticket counts it. Check with the bank, then refund or claim what is needed."},
+	"pay.review_decided":   {"Décision du gérant : %s", "Manager's decision: %s"},
+	"pay.review_badge":     {"à vérifier", "to check"},
+	"pay.reviewed":         {"Vérifié", "Checked"},
+	"pay.reviewed_done":    {"Le paiement est marqué vérifié.", "The payment is marked checked."},
 	"pay.abort":            {"Interrompre", "Abort"},
 	"pay.aborted":          {"Le terminal a été prié d'interrompre le paiement.", "The terminal was asked to abort the payment."},
 	"pay.abort_offline":    {"Le terminal n'est pas connecté : le paiement deviendra inconnu à son échéance.", "The terminal is not connected: the payment becomes unknown at its deadline."},
@@ -410,4 +416,5 @@ var messages = map[string][2]string{
 	"event.payment.unknown":   {"Paiement sans résultat (terminal perdu)", "Payment without outcome (terminal lost)"},
 	"event.payment.error":     {"Paiement en erreur", "Payment error"},
 	"event.payment.resolved":  {"Paiement résolu par le gérant", "Payment resolved by the manager"},
+	"event.payment.review":    {"Résultat du terminal contraire à la décision du gérant : à vérifier", "The terminal's result contradicts the manager's decision: to check"},
 }

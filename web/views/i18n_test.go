@@ -60,7 +60,7 @@ func TestEveryKeyIsTranslated(t *testing.T) {
 	}
 	for _, e := range []string{gateway.EventTicketCreated, gateway.EventTicketUpdated, gateway.EventTicketCancelled,
 		gateway.EventTicketPaid, gateway.EventPaymentStarted, gateway.EventPaymentApproved, gateway.EventPaymentDeclined,
-		gateway.EventPaymentCancelled, gateway.EventPaymentUnknown, gateway.EventPaymentError, gateway.EventPaymentResolved} {
+		gateway.EventPaymentCancelled, gateway.EventPaymentUnknown, gateway.EventPaymentError, gateway.EventPaymentResolved, gateway.EventPaymentReview} {
 		used["event."+e] = true
 	}
 	if len(used) < 100 {

@@ -109,6 +109,7 @@ type Payments struct {
 	Payments   []PaymentRow
 	Total      int64 // approved among those shown
 	InProgress []PaymentRow
+	Review     []PaymentRow // the terminal's result contradicted the manager's decision
 	Overpaid   []gateway.Ticket
 }
 
