@@ -120,6 +120,12 @@ func TestMigrateResolvedPayments(t *testing.T) {
 	// Back to schema 3, with payments written by the version before.
 	db := rawDB(t, path)
 	for _, q := range []string{
+		// 0005 undone first: tickets without their seq.
+		"DROP TRIGGER tickets_seq_required", "DROP TRIGGER tickets_seq_fixed",
+		"DROP INDEX tickets_seq", "DROP INDEX tickets_till",
+		"DROP INDEX tickets_status", "CREATE INDEX tickets_status ON tickets (status, id)",
+		"DROP INDEX tickets_table", "CREATE INDEX tickets_table ON tickets (table_no, id) WHERE table_no <> ''",
+		"ALTER TABLE tickets DROP COLUMN seq",
 		"DROP INDEX payments_one_in_progress", "DROP INDEX payments_review",
 		"ALTER TABLE payments DROP COLUMN resolution", "ALTER TABLE payments DROP COLUMN reported_at",
 		"ALTER TABLE payments DROP COLUMN review", "ALTER TABLE payments DROP COLUMN elapsed_ms",

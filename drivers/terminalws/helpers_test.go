@@ -40,9 +40,10 @@ const wait = 10 * time.Second
 // that IDs sort in creation order; the steps are milliseconds, far below
 // what a receipt prints.
 type clock struct {
-	mu   sync.Mutex
-	now  time.Time
-	step time.Duration
+	mu     sync.Mutex
+	now    time.Time
+	step   time.Duration
+	origin time.Time // where Elapsed counts from
 }
 
 func (c *clock) Now() time.Time {
@@ -50,6 +51,18 @@ func (c *clock) Now() time.Time {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(c.step)
 	return c.now
+}
+
+// Elapsed is the clock as a monotonic one, for the payments' deadlines:
+// the time it has moved since it was made, Advance included.
+func (c *clock) Elapsed() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.origin.IsZero() {
+		c.origin = c.now
+	}
+	c.now = c.now.Add(c.step)
+	return c.now.Sub(c.origin)
 }
 
 func (c *clock) Advance(d time.Duration) {
@@ -141,6 +154,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	tills := gateway.NewTills(st, ticketClock.Now)
 	events := gateway.NewEventLog(st, bus)
 	payments := gateway.NewPayments(st, payClock.Now, opt.deadline)
+	payments.SetMonotonic(payClock.Elapsed)
 	terminals := gateway.NewTerminals(st, termClock.Now)
 	printer := receipt.Printer{Location: loc, Now: func() time.Time { return printTime },
 		Shop: receipt.Header{Name: "NOM DU RESTAURANT", Address: "12 RUE DE LA RÉPUBLIQUE\n69002 LYON", Phone: "04 78 00 00 00"}}
