@@ -66,6 +66,9 @@ func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 func loadConfig(data string) (gateway.Config, error) {
+	if err := checkDataDir(data); err != nil {
+		return gateway.Config{}, err
+	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return gateway.Config{}, fmt.Errorf("data directory: %w", err)
 	}
@@ -172,6 +175,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return scenarios.Run(gctx) })
 	g.Go(func() error { return events.WatchStore(gctx, storeWatch, log) })
+	g.Go(func() error { return superviseSystemd(gctx, st.Ping, log) })
 	shopName := func() string { return live.Config().Shop.Name }
 	for _, task := range discoveryTasks(cfg, shopName, gatewayID, srv.Addr(), fingerprint, discovery, log) {
 		g.Go(func() error { return task(gctx) })
