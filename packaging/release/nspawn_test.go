@@ -231,9 +231,9 @@ func (c *container) tickets(key string) string {
 
 // tillAdd runs `passerelle till add` as root and without --data, as a
 // manager would, and returns the key.
-func (c *container) tillAdd(name string) string {
+func (c *container) tillAdd(bin, name string) string {
 	c.t.Helper()
-	lines := strings.Split(strings.TrimSpace(c.must("passerelle till add "+name)), "\n")
+	lines := strings.Split(strings.TrimSpace(c.must(bin+" till add "+name)), "\n")
 	key := lines[len(lines)-1]
 	if !strings.HasPrefix(key, "ptk_") {
 		c.t.Fatalf("till add: no key in %q", lines)
@@ -282,7 +282,7 @@ func TestDebInSystemd(t *testing.T) {
 	t.Logf("systemd-analyze security: exposure %s", m[1])
 
 	// A manager's command, as root and without --data: the service's data.
-	key := c.tillAdd("Caisse")
+	key := c.tillAdd("passerelle", "Caisse")
 	if owners := c.must("stat -c '%U %n' /var/lib/passerelle /var/lib/passerelle/* | grep -v '^passerelle ' || true"); owners != "" {
 		t.Errorf("files of the data directory not the service's:\n%s", owners)
 	}
@@ -329,4 +329,199 @@ func journalLines(c *container, re string) []string {
 		}
 	}
 	return out
+}
+
+// previousDeb builds the .deb of the version before the newest schema:
+// the parent of the commit that added the newest migration, built from
+// git and packaged with this packaging (the older commits have none).
+func previousDeb(t *testing.T, dir string) (deb, version string) {
+	t.Helper()
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		out, err := cmd.Output()
+		if err != nil {
+			t.Skipf("the previous version needs the clone's history: git %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	ms, _ := filepath.Glob(filepath.Join(repo, "store/migrations/*.sql"))
+	if len(ms) < 2 {
+		t.Skip("one migration: no previous schema to upgrade from")
+	}
+	added := git("log", "-1", "--diff-filter=A", "--format=%H", "--", "store/migrations/"+filepath.Base(ms[len(ms)-1]))
+	if added == "" {
+		t.Skip("the newest migration's commit is not in this clone's history")
+	}
+	prev := added + "^"
+	hash, count := git("rev-parse", "--short", prev), git("rev-list", "--count", prev)
+
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	steps := [][]string{
+		{"sh", "-c", "git -C " + repo + " archive " + prev + " | tar -x -C " + src},
+		{"go", "-C", src, "build", "-trimpath", "-ldflags", "-s -w -X main.version=" + hash, "-o", filepath.Join(dir, "passerelle"), "./cmd/passerelle"},
+		{"go", "build", "-o", filepath.Join(dir, "nfpm"), "github.com/goreleaser/nfpm/v2/cmd/nfpm"},
+	}
+	for _, s := range steps {
+		cmd := exec.Command(s[0], s[1:]...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", s, err, out)
+		}
+	}
+	cfg, err := os.ReadFile("../nfpm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = bytes.ReplaceAll(cfg, []byte("${PKG_BIN}"), []byte(filepath.Join(dir, "passerelle")))
+	cfg = bytes.ReplaceAll(cfg, []byte("${PKG_ROOT}/packaging/systemd/passerelle.service"), []byte(filepath.Join(dir, "passerelle.service")))
+	cfg = bytes.ReplaceAll(cfg, []byte("${PKG_ROOT}"), []byte(repo))
+	// Its binary has no `service run` and no sd_notify: its unit runs
+	// `run` on the system data directory, Type=simple, no watchdog.
+	unit, err := os.ReadFile("../systemd/passerelle.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for old, new := range map[string]string{
+		"ExecStart=/usr/bin/passerelle service run": "ExecStart=/usr/bin/passerelle run --data /var/lib/passerelle",
+		"Type=notify":     "Type=simple",
+		"WatchdogSec=20s": "",
+	} {
+		unit = bytes.Replace(unit, []byte(old), []byte(new), 1)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "passerelle.service"), unit, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nfpm.yaml"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "prev")
+	os.Mkdir(out, 0o755)
+	cmd := exec.Command(filepath.Join(dir, "nfpm"), "package", "--config", filepath.Join(dir, "nfpm.yaml"), "--packager", "deb", "--target", out+"/")
+	cmd.Env = append(os.Environ(), "PKG_ARCH="+runtime.GOARCH, "PKG_VERSION=0.0."+count+"+g"+hash)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nfpm: %v\n%s", err, b)
+	}
+	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("previous .deb: %v", debs)
+	}
+	return debs[0], hash
+}
+
+// copyFile copies src into dir.
+func copyFile(t *testing.T, src, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, filepath.Base(src))
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// The previous version's .deb, then this one: the data is migrated after a
+// backup, and kept; then the previous one again (a downgrade): its service
+// refuses the data and changes nothing.
+func TestDebUpgradeInSystemd(t *testing.T) {
+	needNspawn(t)
+	dir := t.TempDir()
+	prevDeb, prevVersion := previousDeb(t, dir)
+	debs := filepath.Join(dir, "debs")
+	os.Mkdir(debs, 0o755)
+	prevDeb = filepath.Base(copyFile(t, prevDeb, debs))
+	newDeb := filepath.Base(copyFile(t, one(t, "passerelle_*_"+runtime.GOARCH+".deb"), debs))
+	c := boot(t, debs)
+
+	c.must("dpkg -i /srv/deb/" + prevDeb)
+	c.poll("the previous version's /healthz", time.Minute, func() bool {
+		return strings.Contains(c.healthz(), `"version":"`+prevVersion+`"`)
+	})
+	// That version knows no system data directory, nor to become its
+	// owner: run as the service's user, with --data.
+	key := c.tillAdd("runuser -u passerelle -- passerelle", "Caisse --data /var/lib/passerelle")
+	if code := c.postTicket(key, "before-upgrade"); code != "201" {
+		t.Fatalf("post ticket: %s", code)
+	}
+
+	c.must("dpkg -i /srv/deb/" + newDeb)
+	version := strings.TrimSpace(c.must("passerelle version"))
+	c.poll("the new version's /healthz", time.Minute, func() bool {
+		return strings.Contains(c.healthz(), `"version":"`+version+`"`)
+	})
+	if !strings.Contains(c.tickets(key), `"ref":"before-upgrade"`) {
+		t.Errorf("the ticket is gone after the upgrade: %s", c.tickets(key))
+	}
+	backups := journalLines(c, `msg="store: backup before migrating" path=/var/lib/passerelle/passerelle\.db\.v\d+-\S+\.bak `)
+	if len(backups) != 1 {
+		t.Fatalf("the upgrade's backup is not in the journal:\n%s", c.must("journalctl -u passerelle --no-pager -o cat"))
+	}
+	path := regexp.MustCompile(`path=(\S+)`).FindStringSubmatch(backups[0])[1]
+	c.must("test -s " + path)
+	t.Logf("upgrade from %s to %s: %s", prevVersion, version, backups[0])
+
+	// The downgrade: refused, the data as it was.
+	c.must("systemctl stop passerelle")
+	sums := c.must("cd /var/lib/passerelle && sha256sum passerelle.db* && ls -l --time-style=full-iso")
+	c.must("dpkg -i /srv/deb/" + prevDeb)
+	c.poll("the downgrade's refusal", time.Minute, func() bool {
+		// That version's own words: this one's add "written by a newer
+		// passerelle" and "nothing was changed".
+		return len(journalLines(c, `schema version \d+ but this passerelle knows only up to`)) > 0
+	})
+	if c.healthz() != "" {
+		t.Error("the previous version serves the newer data")
+	}
+	if after := c.must("cd /var/lib/passerelle && sha256sum passerelle.db* && ls -l --time-style=full-iso"); after != sums {
+		t.Errorf("the refused data changed:\n%s\nwas\n%s", after, sums)
+	}
+}
+
+// A hand install from the .tar.gz: `passerelle service install` creates the
+// user and writes the unit through kardianos/service, then start, status,
+// a command without --data, stop and uninstall, in a real systemd.
+func TestServiceInstallInSystemd(t *testing.T) {
+	needNspawn(t)
+	tgz := one(t, "passerelle-*-linux-"+runtime.GOARCH+".tar.gz")
+	c := boot(t, dist(t))
+	c.must("mkdir -p /opt/passerelle && tar -xzf /srv/deb/" + filepath.Base(tgz) + " -C /opt/passerelle --strip-components=1")
+	p := "/opt/passerelle/passerelle"
+	c.must(p + " service install")
+	if u := c.must("systemctl cat passerelle"); !strings.Contains(u, "ExecStart="+p+" service run") || !strings.Contains(u, "Type=notify") {
+		t.Errorf("the installed unit:\n%s", u)
+	}
+	c.must("getent passwd passerelle")
+	if s := strings.TrimSpace(c.must(p + " service status")); s != "stopped" {
+		t.Errorf("status after install: %q", s)
+	}
+	c.must(p + " service start")
+	c.poll("/healthz after service start", time.Minute, func() bool { return c.healthz() != "" })
+	if s := strings.TrimSpace(c.must(p + " service status")); s != "running" {
+		t.Errorf("status after start: %q", s)
+	}
+	key := c.tillAdd(p, "Caisse")
+	if code := c.postTicket(key, "by-hand"); code != "201" {
+		t.Fatalf("post ticket: %s", code)
+	}
+	c.must(p + " service restart")
+	c.poll("/healthz after service restart", time.Minute, func() bool { return c.healthz() != "" })
+	c.must(p + " service stop")
+	if s := strings.TrimSpace(c.must(p + " service status")); s != "stopped" {
+		t.Errorf("status after stop: %q", s)
+	}
+	c.must(p + " service uninstall")
+	if s := strings.TrimSpace(c.must(p + " service status")); s != "not installed" {
+		t.Errorf("status after uninstall: %q", s)
+	}
+	c.must("test -f /var/lib/passerelle/passerelle.db")
 }

@@ -18,13 +18,19 @@ if ! getent passwd passerelle >/dev/null; then
 fi
 
 # Without systemd running (a chroot, an image being built) the unit is only
-# enabled, to start at the next boot.
+# enabled, to start at the next boot. A service that does not start (a data
+# directory from a newer version: a downgrade) does not fail the package's
+# installation, as Debian's own helpers do: the journal says why.
+failed() {
+	echo "passerelle: the service did not start: see journalctl -u passerelle" >&2
+}
 if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload
 	if [ -z "$upgrade" ]; then
-		systemctl enable --now passerelle.service
+		systemctl enable passerelle.service
+		systemctl start passerelle.service || failed
 	elif systemctl is-enabled --quiet passerelle.service; then
-		systemctl restart passerelle.service
+		systemctl restart passerelle.service || failed
 	fi
 elif [ -z "$upgrade" ]; then
 	systemctl enable passerelle.service >/dev/null 2>&1 || true
