@@ -86,7 +86,7 @@ func serviceCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 			fmt.Fprintln(stdout, "not installed")
 			return nil
 		case err != nil:
-			return fmt.Errorf("service status: %w", err)
+			return fmt.Errorf("service status (%s): %w", s.Platform(), err)
 		case st == service.StatusRunning:
 			fmt.Fprintln(stdout, "running")
 		case st == service.StatusStopped:
