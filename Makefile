@@ -12,7 +12,7 @@ DATA     ?= ./passerelle-data
 FUZZCOUNT ?= 50000x
 FUZZTIME  ?= 5m
 
-.PHONY: build run test test-short bench lint templ templ-check fuzz-short fuzz cross clean
+.PHONY: build run test test-short bench lint templ templ-check fuzz-short fuzz cross package test-packages clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/passerelle
@@ -69,5 +69,16 @@ cross:
 	    -o bin/passerelle-$$os-$$arch$$ext ./cmd/passerelle || exit 1; \
 	done
 
+# Every package into dist/: .deb and .rpm (linux amd64, arm64), the MSI,
+# .tar.gz and .zip, SHA256SUMS (packaging/package.sh; needs wixl and zip).
+package:
+	./packaging/package.sh
+
+# The packages checked: their files, scripts and tables, and the .deb in a
+# real systemd (a debootstrap'd Debian booted with systemd-nspawn, as root;
+# skipped with the reason otherwise). Not part of `make test`: a few minutes.
+test-packages: package
+	cd packaging/release && $(GO) test -count=1 -timeout 15m -v ./...
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

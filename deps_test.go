@@ -25,7 +25,9 @@ var allowed = map[string][]string{
 	"drivers": {"gateway", "drivers"},
 	"web":     {"gateway", "web"},
 	"sync":    {"gateway", "sync"},
-	"cmd":     {"gateway", "store", "drivers", "web", "sync", "cmd"},
+	"cmd":     {"gateway", "store", "drivers", "web", "sync", "cmd", "packaging"},
+	// packaging holds the files of the packages (the systemd unit), no code.
+	"packaging": {"packaging"},
 	// bench holds the helpers of `make bench`, wiring like cmd.
 	"bench": {"gateway", "store", "drivers", "bench"},
 }

@@ -73,9 +73,13 @@ func dsn(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Open opens (creating if need be) the database at path and migrates it.
-// pub may be nil.
+// Open opens (creating if need be) the database at path and migrates it,
+// after a backup beside it if it has an older schema; a database of a newer
+// schema is refused (ErrNewerSchema) and left untouched. pub may be nil.
 func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*Store, error) {
+	if err := preflight(ctx, path, log); err != nil {
+		return nil, err
+	}
 	if err := ownerOnly(path); err != nil {
 		return nil, err
 	}

@@ -39,6 +39,7 @@ func commands() []command {
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
 		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},
 		{"sim", "simulators: sim till, sim terminal", simCommand},
+		{"service", "the system service: install, uninstall, start, stop, restart, status", serviceCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, version)
 			return nil
@@ -80,15 +81,7 @@ func usage(w io.Writer) {
 	}
 }
 
-// envOr returns the environment variable's value, or def.
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // dataFlag declares --data, shared by every command that opens the store.
 func dataFlag(fs *flag.FlagSet) *string {
-	return fs.String("data", envOr("PASSERELLE_DATA", "./passerelle-data"), "data directory (env PASSERELLE_DATA)")
+	return fs.String("data", defaultDataDir(), "data directory (env PASSERELLE_DATA; default "+systemDataDir()+" if it exists, else "+devDataDir+")")
 }

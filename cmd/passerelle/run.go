@@ -66,6 +66,9 @@ func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 func loadConfig(data string) (gateway.Config, error) {
+	if err := checkDataDir(data); err != nil {
+		return gateway.Config{}, err
+	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return gateway.Config{}, fmt.Errorf("data directory: %w", err)
 	}
@@ -177,6 +180,8 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g.Go(parts.run(gctx, "terminals", hub.Run))
 	g.Go(parts.run(gctx, "scenarios", scenarios.Run))
 	g.Go(parts.run(gctx, "event watch", func(ctx context.Context) error { return events.WatchStore(ctx, storeWatch, log) }))
+	// systemd's notifications are optional (none outside systemd): not a part.
+	g.Go(func() error { return superviseSystemd(gctx, st.Ping, log) })
 	// mDNS is optional: its tasks log their failure and return nil.
 	shopName := func() string { return live.Config().Shop.Name }
 	for _, task := range discoveryTasks(cfg, shopName, gatewayID, srv.Addr(), fingerprint, discovery, log) {
