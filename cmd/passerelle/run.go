@@ -138,7 +138,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 			return err
 		}
 		cert, scheme, fingerprint = &c, "https", listener.Fingerprint(c)
-		log.Info("TLS certificate", "fingerprint", fingerprint)
+		log.Info("TLS certificate", "fingerprint", fingerprint, "pin", listener.PublicKeyPin(c))
 	}
 
 	// The admin page: / and below, beside /api/, /ws/ and /healthz. Until
