@@ -43,15 +43,17 @@ func terminalCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	rest := fs.Args()
 	switch args[0] {
 	case "code":
-		code, exp, err := terms.NewPairingCode(ctx)
-		if err != nil {
-			return fmt.Errorf("terminal code: %w", err)
-		}
+		// Where the gateway is, first: a code nobody is shown is a code
+		// made for nothing.
 		cfg, err := loadConfig(*data)
 		if err != nil {
 			return err
 		}
 		target, err := cliLinkTarget(ctx, *data, cfg, stderr)
+		if err != nil {
+			return fmt.Errorf("terminal code: %w", err)
+		}
+		code, exp, err := terms.NewPairingCode(ctx)
 		if err != nil {
 			return fmt.Errorf("terminal code: %w", err)
 		}
