@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -159,6 +160,57 @@ func isHex(s string, n int) bool {
 		}
 	}
 	return true
+}
+
+// PairingAddrs is the addr= of the pairing link of a gateway bound at
+// bound, whose interfaces have the addresses lan: the bound port on the
+// addresses a terminal can dial, IPv4 first, at most MaxPairingLinkAddrs.
+//
+// Left out: link-local IPv6 (fe80::/10), which needs the zone of an
+// interface of the terminal, unknown to the gateway (a zone in the link
+// would name the gateway's own interface); multicast and unspecified
+// addresses; loopback, unless the gateway listens on loopback only, or on
+// every address of a box that has no other (a terminal on the box itself,
+// a simulator, can still pair). A gateway bound to a single link-local
+// IPv6 address has no address to give: nil.
+func PairingAddrs(bound netip.AddrPort, lan []netip.Addr) []string {
+	port := bound.Port()
+	ip := bound.Addr().Unmap()
+	if !ip.IsUnspecified() {
+		if !dialable(ip) && !ip.IsLoopback() {
+			return nil
+		}
+		return []string{netip.AddrPortFrom(ip.WithZone(""), port).String()}
+	}
+	var v4, v6 []string
+	seen := map[netip.Addr]bool{}
+	for _, a := range lan {
+		a = a.Unmap().WithZone("")
+		// Bound to 0.0.0.0 (no dual stack), the gateway does not answer
+		// on IPv6.
+		if !dialable(a) || a.IsLoopback() || (ip.Is4() && !a.Is4()) || seen[a] {
+			continue
+		}
+		seen[a] = true
+		s := netip.AddrPortFrom(a, port).String()
+		if a.Is4() {
+			v4 = append(v4, s)
+		} else {
+			v6 = append(v6, s)
+		}
+	}
+	out := append(v4, v6...)
+	if len(out) == 0 {
+		return []string{netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port).String()}
+	}
+	return out[:min(len(out), MaxPairingLinkAddrs)]
+}
+
+// dialable reports whether a, written without a zone, names one machine
+// to dial: not a link-local IPv6 address, which means nothing without the
+// zone of the dialler's interface.
+func dialable(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && !(a.Is6() && a.IsLinkLocalUnicast())
 }
 
 // String is the link, its keys in the spec's order.

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -124,5 +125,67 @@ func TestFormatFingerprint(t *testing.T) {
 		if got := gateway.FormatFingerprint(testFP, tt.n); got != tt.want {
 			t.Errorf("FormatFingerprint(%d) = %q, want %q", tt.n, got, tt.want)
 		}
+	}
+}
+
+// TestPairingAddrs: the link carries the port the gateway is bound to and
+// only addresses a terminal can dial.
+func TestPairingAddrs(t *testing.T) {
+	lan := []netip.Addr{
+		netip.MustParseAddr("fe80::1%eth0"), // link-local IPv6: needs a zone the terminal cannot know
+		netip.MustParseAddr("fd00::2"),
+		netip.MustParseAddr("127.0.0.1"),
+		netip.MustParseAddr("192.168.1.10"),
+		netip.MustParseAddr("::1"),
+		netip.MustParseAddr("fe80::2"),
+		netip.MustParseAddr("::ffff:10.0.0.5"),
+		netip.MustParseAddr("192.168.1.10"), // twice: once in the link
+		netip.MustParseAddr("224.0.0.251"),
+		netip.MustParseAddr("0.0.0.0"),
+		netip.MustParseAddr("2001:db8::7"),
+		netip.MustParseAddr("169.254.3.4"), // link-local IPv4: dialable as it is
+	}
+	tests := []struct {
+		name  string
+		bound string
+		lan   []netip.Addr
+		want  []string
+	}{
+		{"wildcard", "[::]:9443", lan,
+			[]string{"192.168.1.10:9443", "10.0.0.5:9443", "169.254.3.4:9443", "[fd00::2]:9443", "[2001:db8::7]:9443"}},
+		{"wildcard IPv4 only", "0.0.0.0:8420", lan,
+			[]string{"192.168.1.10:8420", "10.0.0.5:8420", "169.254.3.4:8420"}},
+		{"one address", "192.168.1.10:8421", lan, []string{"192.168.1.10:8421"}},
+		{"one mapped address", "[::ffff:192.168.1.10]:8421", lan, []string{"192.168.1.10:8421"}},
+		{"loopback only", "127.0.0.1:41234", lan, []string{"127.0.0.1:41234"}},
+		{"IPv6 loopback only", "[::1]:41234", lan, []string{"[::1]:41234"}},
+		{"link-local only", "[fe80::1%eth0]:8420", lan, nil},
+		{"wildcard, nothing but loopback and link-local", "[::]:8420",
+			[]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("fe80::1")}, []string{"127.0.0.1:8420"}},
+		{"wildcard, no interface", "[::]:8420", nil, []string{"127.0.0.1:8420"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := gateway.PairingAddrs(netip.MustParseAddrPort(tt.bound), tt.lan)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("PairingAddrs(%s) = %q, want %q", tt.bound, got, tt.want)
+			}
+			if len(got) == 0 {
+				return
+			}
+			// What it gives makes a link that parses, to the same addresses.
+			l, err := gateway.ParsePairingLink(gateway.PairingLink{Addrs: got, Code: "123456"}.String())
+			if err != nil || !slices.Equal(l.Addrs, got) {
+				t.Fatalf("link of %q: %+v, %v", got, l, err)
+			}
+		})
+	}
+
+	many := make([]netip.Addr, 40)
+	for i := range many {
+		many[i] = netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)})
+	}
+	if got := gateway.PairingAddrs(netip.MustParseAddrPort("[::]:8420"), many); len(got) != gateway.MaxPairingLinkAddrs {
+		t.Fatalf("%d addresses, want the link's limit %d", len(got), gateway.MaxPairingLinkAddrs)
 	}
 }

@@ -38,6 +38,7 @@ func commands() []command {
 		{"terminal", "pair and manage terminals: code, list, rename, revoke", terminalCommand},
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
 		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},
+		{"tls", "the certificate's fingerprint and public-key pin, for tills and terminals", tlsCommand},
 		{"sim", "simulators: sim till, sim terminal", simCommand},
 		{"service", "the system service: install, uninstall, start, stop, restart, status", serviceCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

@@ -141,7 +141,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 			return err
 		}
 		cert, scheme, fingerprint = &c, "https", listener.Fingerprint(c)
-		log.Info("TLS certificate", "fingerprint", fingerprint)
+		log.Info("TLS certificate", "fingerprint", fingerprint, "pin", listener.PublicKeyPin(c))
 	}
 
 	// The admin page: / and below, beside /api/, /ws/ and /healthz. Until
@@ -158,14 +158,19 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	if err != nil && !errors.Is(err, gateway.ErrAdminPasswordSet) {
 		return err
 	}
+	link := &linkTarget{} // known once bound, before serving
 	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
 		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery},
-		PairingLink: func(code string) string { return pairingLink(data, cfg, code) },
+		PairingLink: func(code string) string { return link.link(code) },
 		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
 	if err != nil {
 		return err
 	}
+	if *link, err = boundTarget(srv.Addr().String(), cfg.MDNS.Interfaces, fingerprint); err != nil {
+		return err
+	}
+	defer recordListening(data, srv.Addr(), cfg, fingerprint, log)()
 	log.Info("passerelle started", "version", version, "data", abs, "url", openURL(scheme, srv.Addr()))
 	if needSetup {
 		// The code itself is never logged: logs travel further than the

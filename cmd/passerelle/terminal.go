@@ -43,20 +43,30 @@ func terminalCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	rest := fs.Args()
 	switch args[0] {
 	case "code":
-		code, exp, err := terms.NewPairingCode(ctx)
-		if err != nil {
-			return fmt.Errorf("terminal code: %w", err)
-		}
+		// Where the gateway is, first: a code nobody is shown is a code
+		// made for nothing.
 		cfg, err := loadConfig(*data)
 		if err != nil {
 			return err
 		}
+		target, err := cliLinkTarget(ctx, *data, cfg, stderr)
+		if err != nil {
+			return fmt.Errorf("terminal code: %w", err)
+		}
+		code, exp, err := terms.NewPairingCode(ctx)
+		if err != nil {
+			return fmt.Errorf("terminal code: %w", err)
+		}
 		fmt.Fprintf(stdout, "pairing code valid until %s, single use; enter it on the terminal, or scan the link:\n",
 			exp.In(cfg.Location()).Format("15:04"))
-		if fp := certFingerprint(*data, cfg); fp != "" {
-			fmt.Fprintf(stdout, "certificate fingerprint: %s (the terminal shows its first characters)\n", gateway.FormatFingerprint(fp, 0))
+		if target.fp != "" {
+			fmt.Fprintf(stdout, "certificate fingerprint: %s (the terminal shows its first characters)\n", gateway.FormatFingerprint(target.fp, 0))
 		}
-		fmt.Fprintln(stdout, pairingLink(*data, cfg, code))
+		if link := target.link(code); link != "" {
+			fmt.Fprintln(stdout, link)
+		} else {
+			fmt.Fprintf(stderr, "passerelle: no pairing link: the gateway listens on %s, an address a terminal cannot be given; pair by mDNS or by address\n", target.bound)
+		}
 		fmt.Fprintln(stdout, code)
 	case "list":
 		if *discovered {
@@ -142,38 +152,66 @@ func certFingerprint(data string, cfg gateway.Config) string {
 	return listener.Fingerprint(cert)
 }
 
-// pairingLink is the terminal protocol's passerelle://pair link: the box's
-// LAN addresses (those mDNS announces) with the listening port, the
-// certificate's fingerprint, and the code.
-func pairingLink(data string, cfg gateway.Config, code string) string {
-	host, port, err := net.SplitHostPort(cfg.Listen)
-	if err != nil || port == "" {
-		port = "8420"
-	}
-	l := gateway.PairingLink{Fingerprint: certFingerprint(data, cfg), Code: code}
-	for _, ip := range lanAddresses(host, cfg.MDNS.Interfaces) {
-		l.Addrs = append(l.Addrs, net.JoinHostPort(ip, port))
-	}
-	return l.String()
+// linkTarget is what a pairing link says of a gateway: where it is bound,
+// on which interfaces it is announced, and its certificate.
+type linkTarget struct {
+	bound      netip.AddrPort
+	interfaces []string // mdns.interfaces: the link gives the addresses of these
+	fp         string   // "" without TLS
 }
 
-// lanAddresses lists the addresses terminals may reach the gateway at: the
-// listen address if it is a LAN one, else those of the interfaces mDNS
-// would announce on, IPv4 first.
-func lanAddresses(listenHost string, interfaces []string) []string {
-	if ip, err := netip.ParseAddr(listenHost); err == nil && !ip.IsUnspecified() {
-		if ip.IsLoopback() {
-			return nil
-		}
-		return []string{ip.Unmap().String()}
-	}
-	all, err := mdns.Interfaces()
+// boundTarget is the link target of the gateway bound at addr: the running
+// gateway's, for its admin page, and the command line's when it read it from
+// listeningFile. Both build their link here, so that they agree.
+func boundTarget(addr string, interfaces []string, fp string) (linkTarget, error) {
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return nil
+		return linkTarget{}, fmt.Errorf("listen address %q: %w", addr, err)
 	}
-	var out []string
-	for _, a := range mdns.Addrs(mdns.Select(all, interfaces)) {
-		out = append(out, a.String())
+	return linkTarget{bound: ap, interfaces: interfaces, fp: fp}, nil
+}
+
+// cliLinkTarget is the link target for the command line: the running
+// gateway's, from listeningFile, else what the configuration says, with a
+// warning (the gateway may be started with another --listen).
+func cliLinkTarget(ctx context.Context, data string, cfg gateway.Config, stderr io.Writer) (linkTarget, error) {
+	rec, err := readListening(ctx, data)
+	if err == nil {
+		return boundTarget(rec.Listen, rec.Interfaces, rec.Fingerprint)
 	}
-	return out
+	fmt.Fprintf(stderr, "passerelle: %v\npasserelle: so this link is built from %s (listen %q): if the gateway is started with another --listen, run this command again once it is running\n",
+		err, gateway.ConfigFile, cfg.Listen)
+	a, err := net.ResolveTCPAddr("tcp", cfg.Listen)
+	if err != nil {
+		return linkTarget{}, fmt.Errorf("listen address %q: %w", cfg.Listen, err)
+	}
+	// Go listens on both IPv4 and IPv6 for any wildcard, 0.0.0.0 too.
+	ip := netip.IPv6Unspecified()
+	if a.IP != nil && !a.IP.IsUnspecified() {
+		ip, _ = netip.AddrFromSlice(a.IP)
+	}
+	port := a.Port
+	if port == 0 {
+		port = 8420 // ":0" is a test's: no port to give
+	}
+	return linkTarget{bound: netip.AddrPortFrom(ip, uint16(port)), interfaces: cfg.MDNS.Interfaces, fp: certFingerprint(data, cfg)}, nil
+}
+
+// link is the terminal protocol's passerelle://pair link of code: the
+// addresses of gateway.PairingAddrs, the fingerprint, the code; "" if the
+// gateway has no address to give.
+func (t linkTarget) link(code string) string {
+	var lan []netip.Addr
+	if all, err := mdns.Interfaces(); err == nil {
+		for _, i := range mdns.Select(all, t.interfaces) {
+			for _, p := range i.Addrs {
+				lan = append(lan, p.Addr())
+			}
+		}
+	}
+	l := gateway.PairingLink{Addrs: gateway.PairingAddrs(t.bound, lan), Fingerprint: t.fp, Code: code}
+	if len(l.Addrs) == 0 {
+		return ""
+	}
+	return l.String()
 }

@@ -8,11 +8,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,6 +29,13 @@ const (
 // LoadOrCreateCert returns the certificate kept in dir, creating a
 // self-signed ECDSA P-256 one the first time. It is valid for ten years:
 // terminals pin it, so a renewal means re-pairing every terminal.
+//
+// A new certificate names hosts (names, or IP addresses) and the box's IP
+// addresses of the moment, loopback included, so that a till that trusts
+// the certificate file and connects by IP address can verify it. A kept
+// one is never made again to follow new names or addresses (that would
+// break every terminal's pin): a till of a box whose address changed
+// pins the public key instead (PublicKeyPin).
 func LoadOrCreateCert(dir string, hosts []string, now time.Time) (tls.Certificate, error) {
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
 	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
@@ -36,7 +45,7 @@ func LoadOrCreateCert(dir string, hosts []string, now time.Time) (tls.Certificat
 	if !errors.Is(err, os.ErrNotExist) {
 		return tls.Certificate{}, fmt.Errorf("listener: load certificate: %w", err)
 	}
-	certPEM, keyPEM, err := newSelfSigned(hosts, now)
+	certPEM, keyPEM, err := newSelfSigned(append(boxIPs(), hosts...), now)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -51,7 +60,44 @@ func LoadOrCreateCert(dir string, hosts []string, now time.Time) (tls.Certificat
 	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
+// boxIPs are the box's addresses a client can name in a URL: every
+// interface's, but link-local and multicast ones.
+func boxIPs() []string {
+	out := []string{"127.0.0.1", "::1"}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return out // the certificate still names the hosts and loopback
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.IsLinkLocalUnicast() || n.IP.IsMulticast() || n.IP.IsUnspecified() {
+			continue
+		}
+		out = append(out, n.IP.String())
+	}
+	return out
+}
+
+// newSelfSigned makes a certificate for hosts: names go to its DNS names,
+// IP addresses to its IP addresses, each once.
 func newSelfSigned(hosts []string, now time.Time) (certPEM, keyPEM []byte, err error) {
+	var names []string
+	var ips []net.IP
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			if ip4 := ip.To4(); ip4 != nil {
+				ip = ip4
+			}
+			h = ip.String()
+			if !seen[h] {
+				ips = append(ips, ip)
+			}
+		} else if !seen[h] {
+			names = append(names, h)
+		}
+		seen[h] = true
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listener: generate key: %w", err)
@@ -67,7 +113,8 @@ func newSelfSigned(hosts []string, now time.Time) (certPEM, keyPEM []byte, err e
 		NotAfter:     now.AddDate(10, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     hosts,
+		DNSNames:     names,
+		IPAddresses:  ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -89,6 +136,23 @@ func Fingerprint(cert tls.Certificate) string {
 	}
 	sum := sha256.Sum256(cert.Certificate[0])
 	return hex.EncodeToString(sum[:])
+}
+
+// PublicKeyPin is the certificate's public-key pin as curl's
+// --pinnedpubkey takes it: "sha256//" and the base64 of the SHA-256 of the
+// DER SubjectPublicKeyInfo (the hash OkHttp's CertificatePinner writes
+// "sha256/…"). Unlike the fingerprint, it names the key, not the
+// certificate. "" without a certificate.
+func PublicKeyPin(cert tls.Certificate) string {
+	if len(cert.Certificate) == 0 {
+		return ""
+	}
+	x, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(x.RawSubjectPublicKeyInfo)
+	return "sha256//" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // writeAtomic writes data to path so that a crash leaves either the old file
