@@ -383,6 +383,7 @@ var messages = map[string][2]string{
 	"err.bad_text":       {"Caractères non acceptés.", "Characters not accepted."},
 	"err.card_number":    {"Ressemble à un numéro de carte : refusé.", "Looks like a card number: refused."},
 	"err.bad_url":        {"Doit être une URL http ou https.", "Must be an http or https URL."},
+	"err.callback_box":   {"Ne doit désigner ni ce boîtier (127.0.0.1, ::1, localhost, 0.0.0.0) ni une adresse link-local (169.254.x.x, fe80::) : une adresse du réseau du magasin convient.", "Must point neither at this box (127.0.0.1, ::1, localhost, 0.0.0.0) nor at a link-local address (169.254.x.x, fe80::): an address of the shop's network is fine."},
 	"err.pw_short":       {"Au moins 12 caractères.", "At least 12 characters."},
 	"err.pw_long":        {"128 caractères au plus.", "128 characters at most."},
 	"err.pw_differ":      {"Les deux mots de passe diffèrent.", "The two passwords differ."},
