@@ -237,6 +237,7 @@ var messages = map[string][2]string{
 	"term.new_code":        {"Nouveau code d'appairage", "New pairing code"},
 	"term.code_intro":      {"Saisissez ce code sur le terminal :", "Type this code on the terminal:"},
 	"term.code_expires":    {"Valable jusqu'à %s, une seule fois.", "Valid until %s, once."},
+	"term.voided":          {"À %s, les codes d'appairage en cours ont été annulés : %d codes faux ont été essayés en 10 minutes, depuis %d adresses. Quelqu'un essaie peut-être de deviner un code. Créez un nouveau code quand le terminal est prêt.", "At %s the outstanding pairing codes were voided: %d wrong codes were tried within 10 minutes, from %d addresses. Someone may be guessing. Make a new code when the terminal is ready."},
 	"term.qr_label":        {"QR code du lien d'appairage", "QR code of the pairing link"},
 	"term.link_intro":      {"Ou scannez le QR code : il contient ce lien.", "Or scan the QR code: it holds this link."},
 	"term.paired":          {"Terminaux appairés", "Paired terminals"},
