@@ -130,6 +130,7 @@ var messages = map[string][2]string{
 	"login.forgot":    {"Mot de passe oublié ? Sur la machine de Passerelle :", "Forgot the password? On Passerelle's box:"},
 	"login.wrong":     {"Mot de passe incorrect.", "Wrong password."},
 	"login.too_many":  {"Trop d'essais depuis cette adresse : attendez quelques minutes.", "Too many attempts from this address: wait a few minutes."},
+	"login.slowed":    {"Trop de connexions manquées sur cette passerelle : chaque essai attend son tour. Réessayez dans %d s.", "Too many failed logins on this gateway: every attempt waits its turn. Try again in %d s."},
 	"login.busy":      {"Trop de connexions en même temps : réessayez.", "Too many logins at once: try again."},
 	"logout.done":     {"Vous êtes déconnecté.", "You are logged out."},
 
