@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,16 @@ const (
 	// successful login forgives that address's failures.
 	LoginTriesAllowed = 5
 	LoginTriesWindow  = 15 * time.Minute
+	// LoginFailuresBeforeSlow attempts of all addresses together that did
+	// not log in, within LoginSlowWindow, slow logins down for everyone:
+	// the per-address limit alone lets a LAN of addresses guess hundreds
+	// of times a minute. Then one attempt per LoginSlowPace is checked
+	// among the addresses that failed within LoginTriesWindow, and one
+	// among those that did not (the manager's, most likely): however many
+	// addresses guess, the manager's turn comes within LoginSlowPace.
+	LoginFailuresBeforeSlow = 20
+	LoginSlowWindow         = 10 * time.Minute
+	LoginSlowPace           = 5 * time.Second
 	// MaxConcurrentHashes bounds the memory Argon2 may take at once (19 MiB
 	// each): a flood of logins queues instead of exhausting a small box.
 	MaxConcurrentHashes = 2
@@ -66,11 +77,24 @@ var (
 	ErrNoSetupCode = errors.New("gateway: admin setup without a setup code")
 	// ErrTooManyLogins: this address failed too often; it waits.
 	ErrTooManyLogins = errors.New("too many login attempts from this address: wait a few minutes")
+	// ErrLoginsSlowed: too many failed logins from all addresses; every
+	// address waits its turn.
+	ErrLoginsSlowed = errors.New("too many failed logins on this gateway: every login waits its turn")
 	// ErrSessionExpired: the session ended (lifetime or idle time).
 	ErrSessionExpired = errors.New("session expired")
 	// ErrBusy: every hashing slot stayed taken; try again.
 	ErrBusy = errors.New("too many logins at once: try again")
 )
+
+// LoginWaitError is a login attempt refused before the password was
+// checked: ErrTooManyLogins or ErrLoginsSlowed, and when to try again.
+type LoginWaitError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *LoginWaitError) Error() string { return e.Err.Error() }
+func (e *LoginWaitError) Unwrap() error { return e.Err }
 
 // AdminSession is a logged-in browser. Only the hash of its token is kept.
 type AdminSession struct {
@@ -186,14 +210,15 @@ func (a *Admin) Setup(ctx context.Context, addr, code, password, confirm string)
 	if err != nil {
 		return "", err
 	}
-	if !a.tries.take(addr, a.now()) {
-		return "", ErrTooManyLogins
+	id, err := a.tries.take(addr, a.now())
+	if err != nil {
+		return "", err
 	}
 	var fe fieldErrors
 	if subtle.ConstantTimeCompare([]byte(normalizeSetupCode(code)), []byte(want)) != 1 {
 		fe.add("code", "is not the setup code")
 	} else {
-		a.tries.forgive(addr)
+		a.tries.forgive(addr, id)
 	}
 	var pe *ValidationError
 	if errors.As(CheckAdminPassword(password, confirm), &pe) {
@@ -236,32 +261,36 @@ func (a *Admin) ResetPassword(ctx context.Context, password, confirm string) err
 }
 
 // Login checks the password and returns a new session's token. Each
-// address has LoginTriesAllowed attempts per LoginTriesWindow; the attempt
-// counts before the hash is checked, so parallel guesses cannot slip
-// through the check together.
+// address has LoginTriesAllowed attempts per LoginTriesWindow, and past
+// LoginFailuresBeforeSlow failures of all addresses every attempt waits
+// its turn (a *LoginWaitError says how long). The attempt counts before
+// the hash is checked, so parallel guesses cannot slip through the check
+// together.
 func (a *Admin) Login(ctx context.Context, addr, password string) (string, error) {
-	if !a.tries.take(addr, a.now()) {
-		return "", ErrTooManyLogins
+	id, err := a.tries.take(addr, a.now())
+	if err != nil {
+		return "", err
 	}
 	if err := a.verify(ctx, password); err != nil {
 		return "", err
 	}
-	a.tries.forgive(addr)
+	a.tries.forgive(addr, id)
 	return a.newSession(ctx, addr)
 }
 
 // ChangePassword replaces the password from a logged-in session that knows
 // the current one. Every session ends, and the caller gets a new one.
 func (a *Admin) ChangePassword(ctx context.Context, addr, current, password, confirm string) (string, error) {
-	if !a.tries.take(addr, a.now()) {
-		return "", ErrTooManyLogins
+	id, err := a.tries.take(addr, a.now())
+	if err != nil {
+		return "", err
 	}
 	if err := a.verify(ctx, current); errors.Is(err, ErrUnauthorized) {
 		return "", &ValidationError{Fields: []FieldError{{Field: "current", Message: "is not the current password"}}}
 	} else if err != nil {
 		return "", err
 	}
-	a.tries.forgive(addr)
+	a.tries.forgive(addr, id)
 	if err := a.ResetPassword(ctx, password, confirm); err != nil {
 		return "", err
 	}
@@ -416,16 +445,32 @@ func parseArgonHash(s string) (argonParams, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
-// loginTries counts login attempts per address, in memory: a restart
-// forgives, which is fine for a wait of minutes.
+// loginTries counts login attempts per address, and those of all
+// addresses that did not log in, in memory: a restart forgives, which is
+// fine for a wait of minutes.
 type loginTries struct {
 	mu     sync.Mutex
 	byAddr map[string][]time.Time
+	// unproven are the attempts of all addresses within LoginSlowWindow
+	// that have not logged in: failures, and attempts under way.
+	unproven []loginAttempt
+	lastID   uint64
+	// turn is when the next attempt of each lane may be checked while
+	// logins are slowed: 0 for addresses with no attempt left in their
+	// window, 1 for the others.
+	turn [2]time.Time
+}
+
+type loginAttempt struct {
+	id uint64
+	at time.Time
 }
 
 // take counts an attempt from addr at now, unless addr has used up its
-// attempts; it reports whether the attempt may go on.
-func (l *loginTries) take(addr string, now time.Time) bool {
+// attempts (ErrTooManyLogins) or it is not its lane's turn while logins
+// are slowed (ErrLoginsSlowed), both as a *LoginWaitError. A refused
+// attempt is not counted: no password is checked. The id is for forgive.
+func (l *loginTries) take(addr string, now time.Time) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var keep []time.Time
@@ -434,11 +479,24 @@ func (l *loginTries) take(addr string, now time.Time) bool {
 			keep = append(keep, at)
 		}
 	}
+	l.byAddr[addr] = keep
 	if len(keep) >= LoginTriesAllowed {
-		l.byAddr[addr] = keep
-		return false
+		return 0, &LoginWaitError{Err: ErrTooManyLogins, RetryAfter: keep[0].Add(LoginTriesWindow).Sub(now)}
+	}
+	l.unproven = slices.DeleteFunc(l.unproven, func(a loginAttempt) bool { return now.Sub(a.at) >= LoginSlowWindow })
+	if len(l.unproven) >= LoginFailuresBeforeSlow {
+		lane := 0
+		if len(keep) > 0 {
+			lane = 1
+		}
+		if now.Before(l.turn[lane]) {
+			return 0, &LoginWaitError{Err: ErrLoginsSlowed, RetryAfter: l.turn[lane].Sub(now)}
+		}
+		l.turn[lane] = now.Add(LoginSlowPace)
 	}
 	l.byAddr[addr] = append(keep, now)
+	l.lastID++
+	l.unproven = append(l.unproven, loginAttempt{id: l.lastID, at: now})
 	// Forget addresses that went quiet, so the map does not grow forever.
 	if len(l.byAddr) > 10_000 {
 		for a, ts := range l.byAddr {
@@ -447,11 +505,14 @@ func (l *loginTries) take(addr string, now time.Time) bool {
 			}
 		}
 	}
-	return true
+	return l.lastID, nil
 }
 
-func (l *loginTries) forgive(addr string) {
+// forgive clears addr's attempts after a success, and takes the
+// successful attempt id out of the failures of all addresses.
+func (l *loginTries) forgive(addr string, id uint64) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	delete(l.byAddr, addr)
-	l.mu.Unlock()
+	l.unproven = slices.DeleteFunc(l.unproven, func(a loginAttempt) bool { return a.id == id })
 }

@@ -42,6 +42,9 @@ type Tx interface {
 	// UsePairingCode marks the code used, or returns ErrUnauthorized if it
 	// is unknown, used or expired at now.
 	UsePairingCode(ctx context.Context, hash []byte, now time.Time) error
+	// VoidPairingCodes spends every code still live at now, as if used,
+	// and returns how many it voided.
+	VoidPairingCodes(ctx context.Context, now time.Time) (int, error)
 	InsertTerminal(ctx context.Context, t *Terminal) error
 	// The terminal writes below change only their own columns, so that
 	// none puts back what another wrote since it was read; each returns

@@ -16,6 +16,11 @@ const (
 	BadTriesAllowed  = 5
 	BadTriesWindow   = time.Minute
 	MaxTerminalField = 64
+	// PairingBadCodesAllowed wrong pairing codes within PairingCodeTTL,
+	// from all addresses together, void every outstanding code: the
+	// per-address limit alone lets a LAN of addresses guess thousands of
+	// times in a code's life.
+	PairingBadCodesAllowed = 10
 )
 
 // Terminal is a paired payment terminal.
@@ -62,6 +67,29 @@ type Terminals struct {
 	store TerminalStore
 	now   func() time.Time
 	tries *badTries
+
+	// pairing serialises the attempts with a pairing code, so that no
+	// guess is checked between the one that spends the budget and the
+	// void it brings.
+	pairing sync.Mutex
+	wrong   []wrongCode // within PairingCodeTTL, since the last void
+
+	voidMu   sync.Mutex // apart: the admin page does not wait for pairings
+	lastVoid PairingVoid
+}
+
+type wrongCode struct {
+	at   time.Time
+	addr string
+}
+
+// PairingVoid is a void of the outstanding pairing codes after too many
+// wrong ones.
+type PairingVoid struct {
+	At    time.Time // UTC
+	Codes int       // live codes voided
+	Wrong int       // wrong codes tried, from all addresses
+	Addrs int       // how many addresses they came from
 }
 
 // NewTerminals returns the terminal service.
@@ -71,6 +99,10 @@ func NewTerminals(store TerminalStore, now func() time.Time) *Terminals {
 
 // ErrTooManyTries is returned while an address waits after bad codes.
 var ErrTooManyTries = errors.New("too many bad pairing tries from this address: wait a minute")
+
+// ErrPairingCodesVoided is the wrong pairing code that spent the budget:
+// every outstanding code is void. It is an ErrUnauthorized too.
+var ErrPairingCodesVoided = fmt.Errorf("%w: too many wrong pairing codes: every outstanding code is void", ErrUnauthorized)
 
 // NewPairingCode returns a fresh 6-digit code, valid PairingCodeTTL, single
 // use.
@@ -111,18 +143,94 @@ func (s *Terminals) Connect(ctx context.Context, addr string, h Hello) (Terminal
 	case h.Token != "":
 		t, err = s.store.TerminalByTokenHash(ctx, HashKey(h.Token))
 	case h.PairingCode != "":
-		t, token, err = s.pair(ctx, h)
+		t, token, err = s.pairCounted(ctx, addr, h)
 	default:
 		err = ErrUnauthorized
 	}
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnauthorized) {
 		s.tries.add(addr, now)
+		if errors.Is(err, ErrPairingCodesVoided) {
+			return Terminal{}, "", ErrPairingCodesVoided
+		}
 		return Terminal{}, "", ErrUnauthorized
 	}
 	if err != nil {
 		return Terminal{}, "", err
 	}
 	return t, token, s.seen(ctx, &t, h)
+}
+
+// pairCounted pairs with h's code, counting a wrong one against the
+// budget of all addresses: the one that spends it voids every outstanding
+// code (ErrPairingCodesVoided).
+func (s *Terminals) pairCounted(ctx context.Context, addr string, h Hello) (Terminal, string, error) {
+	s.pairing.Lock()
+	defer s.pairing.Unlock()
+	// A void that failed (the store) is owed before any code is checked.
+	if _, err := s.voidIfSpent(ctx); err != nil {
+		return Terminal{}, "", err
+	}
+	t, token, err := s.pair(ctx, h)
+	if !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) {
+		return t, token, err
+	}
+	s.wrong = append(s.wrong, wrongCode{at: s.now(), addr: addr})
+	voided, verr := s.voidIfSpent(ctx)
+	switch {
+	case verr != nil:
+		return Terminal{}, "", verr
+	case voided:
+		return Terminal{}, "", ErrPairingCodesVoided
+	}
+	return Terminal{}, "", err
+}
+
+// voidIfSpent voids every outstanding code if the wrong codes within
+// PairingCodeTTL reach the budget, and starts a new count. The count is
+// kept if the store fails, so that the void is tried again.
+func (s *Terminals) voidIfSpent(ctx context.Context) (bool, error) {
+	now := s.now().UTC()
+	keep := s.wrong[:0]
+	for _, w := range s.wrong {
+		if now.Sub(w.at) < PairingCodeTTL {
+			keep = append(keep, w)
+		}
+	}
+	s.wrong = keep
+	if len(s.wrong) < PairingBadCodesAllowed {
+		return false, nil
+	}
+	var n int
+	err := s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.VoidPairingCodes(ctx, now)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("void pairing codes: %w", err)
+	}
+	addrs := map[string]bool{}
+	for _, w := range s.wrong {
+		addrs[w.addr] = true
+	}
+	s.voidMu.Lock()
+	s.lastVoid = PairingVoid{At: now, Codes: n, Wrong: len(s.wrong), Addrs: len(addrs)}
+	s.voidMu.Unlock()
+	s.wrong = nil
+	return true, nil
+}
+
+// LastPairingVoid returns the last void of the outstanding codes while a
+// code it voided could still be live (PairingCodeTTL): the admin page says
+// why the code it showed no longer pairs, and that someone guesses.
+func (s *Terminals) LastPairingVoid() (PairingVoid, bool) {
+	s.voidMu.Lock()
+	defer s.voidMu.Unlock()
+	v := s.lastVoid
+	if v.At.IsZero() || s.now().Sub(v.At) >= PairingCodeTTL {
+		return PairingVoid{}, false
+	}
+	return v, true
 }
 
 func (s *Terminals) pair(ctx context.Context, h Hello) (Terminal, string, error) {

@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,6 +36,11 @@ func HashKey(key string) []byte {
 type Tills struct {
 	store Store
 	now   func() time.Time
+
+	// AllowLoopbackCallbacks accepts callback URLs on loopback addresses
+	// (127.0.0.0/8, ::1, localhost). Only tests set it, to deliver to an
+	// httptest server; link-local and unspecified addresses stay refused.
+	AllowLoopbackCallbacks bool
 }
 
 // NewTills returns the till key service.
@@ -54,7 +62,7 @@ func (s *Tills) Add(ctx context.Context, nt NewTill) (Till, string, error) {
 	if msg := CheckText(nt.Name, 1, MaxNameLen); msg != "" {
 		fe.add("name", "%s", msg)
 	}
-	checkCallbackURL(&fe, nt.CallbackURL)
+	s.checkCallbackURL(&fe, nt.CallbackURL)
 	if err := fe.err(); err != nil {
 		return Till{}, "", err
 	}
@@ -77,7 +85,14 @@ func (s *Tills) Add(ctx context.Context, nt NewTill) (Till, string, error) {
 // MaxCallbackURLLen bounds a till's callback URL.
 const MaxCallbackURLLen = 2048
 
-func checkCallbackURL(fe *fieldErrors, raw string) {
+// MsgCallbackTarget is the field error of a callback URL that points at
+// the box or a link-local address.
+const MsgCallbackTarget = "must not point at this box (127.0.0.1, ::1, localhost, 0.0.0.0) nor at a link-local address (169.254.x.x, fe80::); the shop's LAN is fine"
+
+// checkCallbackURL checks what the URL says. Its host may still resolve to
+// a refused address, or be made to later (DNS rebinding): the deliverer
+// checks again each address it connects to (see CallbackAddrProblem).
+func (s *Tills) checkCallbackURL(fe *fieldErrors, raw string) {
 	if raw == "" {
 		return
 	}
@@ -87,7 +102,100 @@ func checkCallbackURL(fe *fieldErrors, raw string) {
 		fe.add("callback_url", "too long")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		fe.add("callback_url", "must be an http or https URL")
+	case callbackHostProblem(u.Hostname(), s.AllowLoopbackCallbacks) != "":
+		fe.add("callback_url", "%s", MsgCallbackTarget)
 	}
+}
+
+// callbackHostProblem says why a callback may not go to host as the URL
+// writes it, or "" if it may as far as the name tells.
+func callbackHostProblem(host string, allowLoopback bool) string {
+	name := strings.ToLower(strings.TrimSuffix(host, "."))
+	switch {
+	case name == "localhost" || strings.HasSuffix(name, ".localhost") ||
+		name == "ip6-localhost" || name == "ip6-loopback":
+		// RFC 6761: these names are the box itself, whatever DNS says.
+		if allowLoopback {
+			return ""
+		}
+		return "this box's own name"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		var ok bool
+		if ip, ok = parseNumericIPv4(name); !ok {
+			return "" // a name: the deliverer checks what it resolves to
+		}
+	}
+	return CallbackAddrProblem(ip, allowLoopback)
+}
+
+// CallbackAddrProblem says why a webhook may not connect to ip, or "" if
+// it may. Refused: loopback (the box itself: its own till API, admin page
+// and whatever listens there), unspecified (0.0.0.0/8 and :: reach the box
+// too), link-local (169.254.0.0/16, fe80::/10: a cloud's metadata service,
+// devices' setup pages) and multicast, IPv4-mapped forms included. The
+// shop's LAN (10/8, 172.16/12, 192.168/16, fc00::/7) and the internet are
+// allowed. allowLoopback lets loopback through, for tests.
+func CallbackAddrProblem(ip netip.Addr, allowLoopback bool) string {
+	ip = ip.Unmap().WithZone("")
+	switch {
+	case !ip.IsValid():
+		return "not an address"
+	case ip.IsLoopback():
+		if allowLoopback {
+			return ""
+		}
+		return "a loopback address (this box itself)"
+	case ip.IsUnspecified() || (ip.Is4() && ip.As4()[0] == 0):
+		return "an unspecified address (this box itself)"
+	case ip.IsLinkLocalUnicast():
+		return "a link-local address"
+	case ip.IsMulticast():
+		return "a multicast address"
+	}
+	return ""
+}
+
+// parseNumericIPv4 reads host as inet_aton does (a resolver may): one to
+// four parts, each decimal, octal (0 first) or hex (0x first), the last
+// filling the bytes left, so that "2130706433", "0x7f.1" and "0177.0.0.1"
+// are all 127.0.0.1. ok is false for anything else, a name.
+func parseNumericIPv4(host string) (netip.Addr, bool) {
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var nums []uint64
+	for _, p := range parts {
+		base, digits := 10, p
+		switch {
+		case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X"):
+			base, digits = 16, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, digits = 8, p[1:]
+		}
+		n, err := strconv.ParseUint(digits, base, 32)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		nums = append(nums, n)
+	}
+	var v uint64
+	for i, n := range nums {
+		if i < len(nums)-1 {
+			if n > 255 {
+				return netip.Addr{}, false
+			}
+			v |= n << (8 * (3 - i))
+			continue
+		}
+		if n >= 1<<(8*(4-i)) {
+			return netip.Addr{}, false
+		}
+		v |= n
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }
 
 // SetCallback gives a till another callback URL, or none (""). It returns
@@ -99,7 +207,7 @@ func checkCallbackURL(fe *fieldErrors, raw string) {
 // the event stream with ?after=.
 func (s *Tills) SetCallback(ctx context.Context, name, callbackURL string) (before, after Till, err error) {
 	var fe fieldErrors
-	checkCallbackURL(&fe, callbackURL)
+	s.checkCallbackURL(&fe, callbackURL)
 	if err := fe.err(); err != nil {
 		return Till{}, Till{}, err
 	}

@@ -197,6 +197,21 @@ func (t *txn) InsertPairingCode(_ context.Context, hash []byte, created, expires
 	return nil
 }
 
+// VoidPairingCodes implements gateway.Tx. A voided code is marked used:
+// spent whatever the clock does later, and its digits free to draw again.
+func (t *txn) VoidPairingCodes(_ context.Context, now time.Time) (int, error) {
+	res, err := t.exec(`UPDATE pairing_codes SET used_at = ? WHERE used_at IS NULL AND expires_at > ?`,
+		formatTime(now), formatTime(now))
+	if err != nil {
+		return 0, fmt.Errorf("store: void pairing codes: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: void pairing codes: %w", err)
+	}
+	return int(n), nil
+}
+
 // UsePairingCode implements gateway.Tx.
 func (t *txn) UsePairingCode(_ context.Context, hash []byte, now time.Time) error {
 	res, err := t.exec(`UPDATE pairing_codes SET used_at = ?

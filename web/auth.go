@@ -2,7 +2,9 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/web/views"
@@ -40,13 +42,12 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request, q *req) error {
 	case errors.As(err, &ve):
 		errs := passwordErrors(q.lang, ve)
 		if _, ok := errs["code"]; ok {
-			s.c.Log.Warn("admin setup refused: wrong setup code", "addr", addr)
+			s.refusals.Warn(s.c.Log, "failed", "admin setup refused: wrong setup code", "addr", addr)
 		}
 		return s.renderSetup(w, r, q, http.StatusUnprocessableEntity, errs)
-	case errors.Is(err, gateway.ErrTooManyLogins):
-		s.c.Log.Warn("admin setup refused: too many attempts", "addr", addr)
-		w.Header().Set("Retry-After", "900")
-		return s.renderSetup(w, r, q, http.StatusTooManyRequests, views.Errors{"": q.lang.T("login.too_many")})
+	case errors.As(err, new(*gateway.LoginWaitError)):
+		msg := s.mustWait(w, q.lang, "admin setup", addr, err)
+		return s.renderSetup(w, r, q, http.StatusTooManyRequests, views.Errors{"": msg})
 	case errors.Is(err, gateway.ErrBusy):
 		w.Header().Set("Retry-After", "5")
 		return s.renderSetup(w, r, q, http.StatusServiceUnavailable, views.Errors{"": q.lang.T("login.busy")})
@@ -60,6 +61,24 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request, q *req) error {
 	s.setSessionCookie(w, r, tok)
 	redirect(w, r, "/", "setup.done")
 	return nil
+}
+
+// mustWait answers an attempt refused before any password was checked
+// (err is a *gateway.LoginWaitError): it sets Retry-After, logs the refusal
+// (a few lines a minute, however many come) and returns what to tell the
+// user.
+func (s *Server) mustWait(w http.ResponseWriter, l views.Lang, what, addr string, err error) string {
+	var we *gateway.LoginWaitError
+	errors.As(err, &we)
+	secs := max(1, int(math.Ceil(we.RetryAfter.Seconds())))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if errors.Is(err, gateway.ErrLoginsSlowed) {
+		s.refusals.Warn(s.c.Log, "slowed", what+" refused: too many failed logins from all addresses, every attempt waits its turn",
+			"addr", addr, "retry_after_s", secs)
+		return l.Tf("login.slowed", secs)
+	}
+	s.refusals.Warn(s.c.Log, "too_many", what+" refused: too many attempts from this address", "addr", addr, "retry_after_s", secs)
+	return l.T("login.too_many")
 }
 
 // passwordErrors translates the problems of a new password.
@@ -124,12 +143,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, q *req) error {
 	}
 	switch {
 	case errors.Is(err, gateway.ErrUnauthorized):
-		s.c.Log.Warn("admin login failed", "addr", addr)
+		s.refusals.Warn(s.c.Log, "failed", "admin login failed", "addr", addr)
 		return fail(http.StatusUnauthorized, "login.wrong")
-	case errors.Is(err, gateway.ErrTooManyLogins):
-		s.c.Log.Warn("admin login refused: too many attempts", "addr", addr)
-		w.Header().Set("Retry-After", "900")
-		return fail(http.StatusTooManyRequests, "login.too_many")
+	case errors.As(err, new(*gateway.LoginWaitError)):
+		msg := s.mustWait(w, q.lang, "admin login", addr, err)
+		return s.renderLogin(w, r, q, http.StatusTooManyRequests, next, false, views.Errors{"": msg})
 	case errors.Is(err, gateway.ErrBusy):
 		w.Header().Set("Retry-After", "5")
 		return fail(http.StatusServiceUnavailable, "login.busy")

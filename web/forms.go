@@ -40,6 +40,7 @@ var gatewayMessages = map[string]string{
 	"must not contain bidi override characters": "err.bad_text",
 	"looks like a card number: card numbers are never accepted": "err.card_number",
 	"must be an http or https URL":                              "err.bad_url",
+	gateway.MsgCallbackTarget:                                   "err.callback_box",
 }
 
 // fieldErrors turns a gateway validation error into a form's problems,

@@ -283,6 +283,22 @@ func TestTillCallbackForm(t *testing.T) {
 			t.Errorf("the refused URL %.30q is not given back to correct", bad)
 		}
 	}
+	// The box itself and link-local services: the page says why.
+	for _, bad := range []string{"http://127.0.0.1:8420/api/v1/tickets", "http://localhost:8080/hook", "http://169.254.169.254/latest/meta-data/", "http://[::1]/hook"} {
+		r := c.post("/tills/"+hook+"/callback", formOf("callback_url", bad))
+		r.want(t, http.StatusUnprocessableEntity, "error-callback-"+hook)
+		if got := callback(hook); got != b.hookTill.CallbackURL {
+			t.Fatalf("after a refused %q the callback is %q", bad, got)
+		}
+		if msg := r.text("error-callback-" + hook); !strings.Contains(msg, "ce boîtier") || !strings.Contains(msg, "link-local") {
+			t.Errorf("refused %q: the page says %q, not why", bad, msg)
+		}
+		r = c.post("/tills", formOf("name", "Boucle", "callback_url", bad))
+		r.want(t, http.StatusUnprocessableEntity)
+		if msg := r.text("error-callback_url"); !strings.Contains(msg, "ce boîtier") {
+			t.Errorf("a new till with %q: the page says %q, not why", bad, msg)
+		}
+	}
 	r := c.post("/tills/"+hook+"/callback", formOf("callback_url", " https://shop.example/v2/hook "))
 	if r.StatusCode != http.StatusSeeOther || callback(hook) != "https://shop.example/v2/hook" {
 		t.Fatalf("a new URL: %d, callback %q", r.StatusCode, callback(hook))

@@ -161,8 +161,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, q *req) 
 	switch {
 	case errors.As(err, &ve):
 		errs = passwordErrors(q.lang, ve)
-	case errors.Is(err, gateway.ErrTooManyLogins):
-		errs[""], status = q.lang.T("login.too_many"), http.StatusTooManyRequests
+	case errors.As(err, new(*gateway.LoginWaitError)):
+		errs[""], status = s.mustWait(w, q.lang, "password change", clientAddr(r), err), http.StatusTooManyRequests
 	case errors.Is(err, gateway.ErrBusy):
 		errs[""], status = q.lang.T("login.busy"), http.StatusServiceUnavailable
 	case err != nil:

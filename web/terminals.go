@@ -23,6 +23,9 @@ func (s *Server) terminalsModel(ctx context.Context, p views.Page) (views.Termin
 		s.c.Log.Warn("admin: terminal discovery", "err", err)
 	}
 	m.Discovered = found
+	if v, ok := s.c.Terminals.LastPairingVoid(); ok {
+		m.Voided = &v
+	}
 	return m, nil
 }
 

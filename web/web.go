@@ -121,6 +121,9 @@ type Config struct {
 type Server struct {
 	c   Config
 	cop *http.CrossOriginProtection
+	// refusals bounds the log lines of failed and refused logins: a
+	// guesser must not fill the disk.
+	refusals *gateway.LogLimiter
 }
 
 // New returns the admin page's server.
@@ -140,7 +143,7 @@ func New(c Config) *Server {
 	if c.Discovery == nil {
 		c.Discovery = noDiscovery{}
 	}
-	s := &Server{c: c, cop: http.NewCrossOriginProtection()}
+	s := &Server{c: c, cop: http.NewCrossOriginProtection(), refusals: gateway.NewLogLimiter(10, time.Minute)}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, nil, http.StatusForbidden, "err.csrf")
 	}))

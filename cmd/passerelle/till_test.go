@@ -35,6 +35,19 @@ func TestTillCommands(t *testing.T) {
 	if out, _ := till("list"); strings.Contains(out, "x.example") {
 		t.Fatalf("a refused callback was saved:\n%s", out)
 	}
+	// The box itself and link-local services are no callback (issue 14).
+	for _, u := range []string{"http://127.0.0.1:8420/api/v1/tickets", "http://localhost/hook", "http://169.254.169.254/latest/"} {
+		out, err := till("callback", "Caisse 1", u)
+		if err == nil || !strings.Contains(err.Error(), "must not point at this box") {
+			t.Errorf("callback %s: %v, want a clear refusal\n%s", u, err, out)
+		}
+		if _, err := till("add", "Caisse 2", "--callback", u); err == nil {
+			t.Errorf("add --callback %s: no error", u)
+		}
+	}
+	if out, _ := till("list"); strings.Contains(out, "127.0.0.1") || strings.Contains(out, "Caisse 2") {
+		t.Fatalf("a refused callback was saved:\n%s", out)
+	}
 
 	out, err = till("callback", "Caisse 1", "https://caisse.example/hook")
 	if err != nil || !strings.Contains(out, "webhook secret (verifies Passerelle-Signature): whsec_") {

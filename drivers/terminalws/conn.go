@@ -178,7 +178,9 @@ func (c *conn) handshake(ctx context.Context) bool {
 		c.sendError(err)
 		return false
 	}
-	term, token, err := c.h.c.Terminals.Connect(ctx, c.addr, m.v.(*helloMsg).hello())
+	h := m.v.(*helloMsg).hello()
+	term, token, err := c.h.c.Terminals.Connect(ctx, c.addr, h)
+	c.logRefused(h, err)
 	switch {
 	case errors.Is(err, gateway.ErrTooManyTries):
 		c.sendMsg(errorMsg{Type: "error", Code: codeWait, Message: err.Error()})
@@ -194,6 +196,30 @@ func (c *conn) handshake(ctx context.Context) bool {
 	c.sendMsg(welcomeMsg{Type: "welcome", TerminalID: term.ID, Name: term.Name, Token: token})
 	c.h.c.Log.Info("terminal connected", "terminal", term.Name, "id", term.ID, "addr", c.addr, "paired", token != "")
 	return true
+}
+
+// logRefused logs a refused hello, never its code or token: a few lines a
+// minute, however many come, and every void of the pairing codes.
+func (c *conn) logRefused(h gateway.Hello, err error) {
+	log := c.h.c.Log
+	switch {
+	case errors.Is(err, gateway.ErrTooManyTries):
+		c.h.refusals.Warn(log, "tries", "terminal refused: too many bad tries from this address", "addr", c.addr)
+	case errors.Is(err, gateway.ErrUnauthorized):
+		what := "terminal refused: unknown or revoked token"
+		switch {
+		case h.PairingCode != "":
+			what = "terminal refused: unknown pairing code"
+		case h.Token == "":
+			what = "terminal refused: neither pairing code nor token"
+		}
+		c.h.refusals.Warn(log, "unauthorized", what, "addr", c.addr, "serial", h.Serial)
+	}
+	if errors.Is(err, gateway.ErrPairingCodesVoided) {
+		v, _ := c.h.c.Terminals.LastPairingVoid()
+		c.h.refusals.Warn(log, "void", "pairing codes voided: too many wrong codes from all addresses; the manager makes a new one",
+			"wrong_codes", v.Wrong, "addresses", v.Addrs, "codes_voided", v.Codes)
+	}
 }
 
 // askPending asks the terminal about payments it left pending.

@@ -83,6 +83,9 @@ type Hub struct {
 	// downSince is when the event log became unreadable; zero while it
 	// reads.
 	downSince time.Time
+	// refusals bounds the log lines of refused hellos: a guesser must not
+	// fill the disk.
+	refusals *gateway.LogLimiter
 }
 
 // New returns a Hub.
@@ -108,7 +111,7 @@ func New(c Config) *Hub {
 	if c.EventOutage == 0 {
 		c.EventOutage = EventOutage
 	}
-	h := &Hub{c: c, conns: map[string]*conn{}}
+	h := &Hub{c: c, conns: map[string]*conn{}, refusals: gateway.NewLogLimiter(10, time.Minute)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.upgrader = websocket.Upgrader{
 		Subprotocols:     []string{Subprotocol},

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ type Server struct {
 	abort     AbortFunc
 	log       *slog.Logger
 	heartbeat time.Duration
+	// refusals bounds the log lines of refused keys: someone trying keys
+	// must not fill the disk.
+	refusals *gateway.LogLimiter
 }
 
 // AbortFunc asks the terminal running a payment to stop it, and reports
@@ -59,7 +63,8 @@ func New(c Config) *Server {
 	if hb == 0 {
 		hb = 15 * time.Second
 	}
-	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb}
+	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb,
+		refusals: gateway.NewLogLimiter(10, time.Minute)}
 }
 
 // Register adds the API's routes to mux.
@@ -80,10 +85,14 @@ func (s *Server) auth(h tillHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
+			s.refused(r, "no bearer key")
 			writeError(w, s.log, gateway.ErrUnauthorized)
 			return
 		}
 		till, err := s.tills.Authenticate(r.Context(), strings.TrimSpace(key))
+		if errors.Is(err, gateway.ErrUnauthorized) {
+			s.refused(r, "unknown or revoked key")
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -92,6 +101,16 @@ func (s *Server) auth(h tillHandler) http.Handler {
 			s.fail(w, r, err)
 		}
 	})
+}
+
+// refused logs a request refused for its key, with the client's address
+// and never the key: a few lines a minute, however many come.
+func (s *Server) refused(r *http.Request, why string) {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	s.refusals.Warn(s.log, "key", "till API: request refused: "+why, "addr", addr, "method", r.Method, "path", r.URL.Path)
 }
 
 // fail answers err, unless the client has hung up, which is no error of the

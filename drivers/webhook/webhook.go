@@ -17,10 +17,13 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -37,13 +40,20 @@ type Store interface {
 
 // Config holds what New needs. Zero durations take the defaults.
 type Config struct {
-	Store      Store
-	Events     *gateway.EventLog
-	Log        *slog.Logger
-	Client     *http.Client  // default: 10 s timeout; its redirects are never followed
+	Store  Store
+	Events *gateway.EventLog
+	Log    *slog.Logger
+	// Client defaults to a 10 s timeout. Its redirects are never followed,
+	// its Transport (nil or an *http.Transport) gets a dialer that refuses
+	// the addresses CallbackAddrProblem refuses, and no proxy.
+	Client     *http.Client
 	MinBackoff time.Duration // default 1 s
 	MaxBackoff time.Duration // default 5 min
 	Rescan     time.Duration // how often the till list is re-read; default 5 s
+	// AllowLoopback lets deliveries connect to loopback addresses. Only
+	// tests set it, to deliver to an httptest server on 127.0.0.1;
+	// link-local and unspecified addresses stay refused.
+	AllowLoopback bool
 }
 
 // Deliverer runs one delivery loop per till with a callback URL.
@@ -66,6 +76,7 @@ func New(c Config) *Deliverer {
 	// Location says. The till fixes its URL; the event waits for it.
 	client := *c.Client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client.Transport = guarded(client.Transport, c.AllowLoopback)
 	c.Client = &client
 	if c.MinBackoff == 0 {
 		c.MinBackoff = time.Second
@@ -301,6 +312,15 @@ func (d *Deliverer) post(ctx context.Context, till gateway.Till, e gateway.Event
 	req.Header.Set("Passerelle-Event-Type", e.Type)
 	req.Header.Set("Passerelle-Signature", Sign(till.WebhookSecret, time.Now(), e.Data))
 	resp, err := d.c.Client.Do(req)
+	var refused *refusedAddrError
+	if errors.As(err, &refused) {
+		target := req.URL.Hostname() + " resolves to " + refused.ip.String() + ","
+		if ip, perr := netip.ParseAddr(req.URL.Hostname()); perr == nil && ip.Unmap().WithZone("") == refused.ip {
+			target = refused.ip.String() + " is"
+		}
+		return fmt.Errorf("callback refused: %s %s: webhooks go to the shop's LAN or beyond, never to this box nor to a link-local address",
+			target, refused.why)
+	}
 	if err != nil {
 		return err
 	}
@@ -314,6 +334,46 @@ func (d *Deliverer) post(ctx context.Context, till gateway.Till, e gateway.Event
 		return fmt.Errorf("callback answered %s", resp.Status)
 	}
 	return nil
+}
+
+// guarded returns a copy of rt (nil is http.DefaultTransport) whose dialer
+// checks every address it is about to connect to, after DNS resolution:
+// the URL was checked when it was set, but its name may resolve to the box
+// (or be made to, by DNS rebinding). No proxy: it would connect on the
+// gateway's behalf, past the check.
+func guarded(rt http.RoundTripper, allowLoopback bool) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	base, ok := rt.(*http.Transport)
+	if !ok {
+		panic(fmt.Sprintf("webhook: Config.Client.Transport is a %T: it must be an *http.Transport, whose dialer is guarded", rt))
+	}
+	t := base.Clone()
+	t.Proxy = nil
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return fmt.Errorf("webhook: dial %q: %w", address, err)
+			}
+			if why := gateway.CallbackAddrProblem(ap.Addr(), allowLoopback); why != "" {
+				return &refusedAddrError{ip: ap.Addr().Unmap().WithZone(""), why: why}
+			}
+			return nil
+		}}
+	t.DialContext = dialer.DialContext
+	return t
+}
+
+// refusedAddrError is a connection the guarded dialer did not make.
+type refusedAddrError struct {
+	ip  netip.Addr
+	why string
+}
+
+func (e *refusedAddrError) Error() string {
+	return fmt.Sprintf("webhook: %s refused: %s", e.ip, e.why)
 }
 
 // redacted is a redirect's Location without what may hold a secret (user

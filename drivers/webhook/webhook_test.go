@@ -59,6 +59,7 @@ func openEnv(t *testing.T, path string) *env {
 		events:  gateway.NewEventLog(st, bus),
 		log:     log,
 	}
+	e.tills.AllowLoopbackCallbacks = true // the receivers are httptest servers on 127.0.0.1
 	var once sync.Once
 	e.close = func() { once.Do(func() { st.Close() }) }
 	t.Cleanup(e.close)
@@ -67,11 +68,13 @@ func openEnv(t *testing.T, path string) *env {
 
 func dbPath(t *testing.T) string { return filepath.Join(t.TempDir(), "passerelle.db") }
 
-// fast are knobs small enough that retries take milliseconds.
+// fast are knobs small enough that retries take milliseconds. Loopback
+// is allowed: the receivers are httptest servers on 127.0.0.1.
 func fast(e *env) webhook.Config {
 	return webhook.Config{Store: e.st, Events: e.events, Log: e.log,
 		Client:     &http.Client{Timeout: 10 * time.Second},
-		MinBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Rescan: 10 * time.Millisecond}
+		MinBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Rescan: 10 * time.Millisecond,
+		AllowLoopback: true}
 }
 
 // run starts a deliverer and returns what stops it, which returns once Run

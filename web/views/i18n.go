@@ -130,6 +130,7 @@ var messages = map[string][2]string{
 	"login.forgot":    {"Mot de passe oublié ? Sur la machine de Passerelle :", "Forgot the password? On Passerelle's box:"},
 	"login.wrong":     {"Mot de passe incorrect.", "Wrong password."},
 	"login.too_many":  {"Trop d'essais depuis cette adresse : attendez quelques minutes.", "Too many attempts from this address: wait a few minutes."},
+	"login.slowed":    {"Trop de connexions manquées sur cette passerelle : chaque essai attend son tour. Réessayez dans %d s.", "Too many failed logins on this gateway: every attempt waits its turn. Try again in %d s."},
 	"login.busy":      {"Trop de connexions en même temps : réessayez.", "Too many logins at once: try again."},
 	"logout.done":     {"Vous êtes déconnecté.", "You are logged out."},
 
@@ -243,6 +244,7 @@ var messages = map[string][2]string{
 	"term.new_code":        {"Nouveau code d'appairage", "New pairing code"},
 	"term.code_intro":      {"Saisissez ce code sur le terminal :", "Type this code on the terminal:"},
 	"term.code_expires":    {"Valable jusqu'à %s, une seule fois.", "Valid until %s, once."},
+	"term.voided":          {"À %s, les codes d'appairage en cours ont été annulés : %d codes faux ont été essayés en 10 minutes, depuis %d adresses. Quelqu'un essaie peut-être de deviner un code. Créez un nouveau code quand le terminal est prêt.", "At %s the outstanding pairing codes were voided: %d wrong codes were tried within 10 minutes, from %d addresses. Someone may be guessing. Make a new code when the terminal is ready."},
 	"term.qr_label":        {"QR code du lien d'appairage", "QR code of the pairing link"},
 	"term.link_intro":      {"Ou scannez le QR code : il contient ce lien.", "Or scan the QR code: it holds this link."},
 	"term.paired":          {"Terminaux appairés", "Paired terminals"},
@@ -389,6 +391,7 @@ var messages = map[string][2]string{
 	"err.bad_text":       {"Caractères non acceptés.", "Characters not accepted."},
 	"err.card_number":    {"Ressemble à un numéro de carte : refusé.", "Looks like a card number: refused."},
 	"err.bad_url":        {"Doit être une URL http ou https.", "Must be an http or https URL."},
+	"err.callback_box":   {"Ne doit désigner ni ce boîtier (127.0.0.1, ::1, localhost, 0.0.0.0) ni une adresse link-local (169.254.x.x, fe80::) : une adresse du réseau du magasin convient.", "Must point neither at this box (127.0.0.1, ::1, localhost, 0.0.0.0) nor at a link-local address (169.254.x.x, fe80::): an address of the shop's network is fine."},
 	"err.pw_short":       {"Au moins 12 caractères.", "At least 12 characters."},
 	"err.pw_long":        {"128 caractères au plus.", "128 characters at most."},
 	"err.pw_differ":      {"Les deux mots de passe diffèrent.", "The two passwords differ."},

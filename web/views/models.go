@@ -152,6 +152,7 @@ type QR struct {
 type Terminals struct {
 	Page
 	Pairing    *Pairing
+	Voided     *gateway.PairingVoid // the outstanding codes were voided: say why
 	Terminals  []TerminalRow
 	Discovered []Discovered
 	Errors     Errors // by "rename-<id>" and ""
