@@ -55,6 +55,8 @@ func TestCrashDuringPayments(t *testing.T) {
 	// The terminals pay their tables until the kill cuts them off.
 	var mu sync.Mutex
 	var approved []string // payment IDs of every approval a terminal produced
+	firstApproval := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
 	for i, term := range terms {
 		wg.Add(1)
@@ -66,6 +68,7 @@ func TestCrashDuringPayments(t *testing.T) {
 					mu.Lock()
 					approved = append(approved, id)
 					mu.Unlock()
+					once.Do(func() { close(firstApproval) })
 				}
 				if err != nil {
 					return // the gateway is gone
@@ -73,14 +76,19 @@ func TestCrashDuringPayments(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(time.Duration(100+rand.IntN(300)) * time.Millisecond)
+	// The kill comes after the first approval, so that there is something
+	// to lose (on a loaded machine that can take seconds), then at a random
+	// point of the payments that follow.
+	select {
+	case <-firstApproval:
+	case <-time.After(time.Minute):
+		t.Fatal("no terminal approved a payment within a minute")
+	}
+	time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 	g.kill(t)
 	wg.Wait()
 	for _, term := range terms {
 		term.Close()
-	}
-	if len(approved) == 0 {
-		t.Fatal("no terminal approved a payment before the kill: the kill came too early to test anything")
 	}
 
 	// Restart on the same address; the terminals come back from their
