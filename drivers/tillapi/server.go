@@ -183,8 +183,17 @@ const (
 )
 
 type ticketList struct {
-	Tickets    []gateway.Ticket `json:"tickets"`
-	NextCursor string           `json:"next_cursor,omitempty"`
+	Tickets    []listedTicket `json:"tickets"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// listedTicket is a ticket as a list page shows it: without its payments,
+// which the list does not read (GET /api/v1/tickets/{id} has them). The
+// field is left out rather than sent empty: "payments": [] on a paid ticket
+// would say it has none.
+type listedTicket struct {
+	gateway.Ticket
+	Payments []gateway.Payment `json:"payments,omitempty"` // always nil: hides the ticket's
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, till gateway.Till) error {
@@ -199,7 +208,10 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, till gatewa
 	if err != nil {
 		return err
 	}
-	out := ticketList{Tickets: ts}
+	out := ticketList{Tickets: make([]listedTicket, len(ts))}
+	for i, t := range ts {
+		out.Tickets[i] = listedTicket{Ticket: t}
+	}
 	// The cursor names the page's last ticket, and the store pages in its
 	// own order (seq) from there: never in ID order, which follows the wall
 	// clock.
