@@ -78,12 +78,7 @@ type tillHandler func(w http.ResponseWriter, r *http.Request, till gateway.Till)
 // working at once.
 func (s *Server) auth(h tillHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			writeError(w, s.log, gateway.ErrUnauthorized)
-			return
-		}
-		till, err := s.tills.Authenticate(r.Context(), strings.TrimSpace(key))
+		till, err := s.tills.Authenticate(r.Context(), bearerKey(r))
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -92,6 +87,16 @@ func (s *Server) auth(h tillHandler) http.Handler {
 			s.fail(w, r, err)
 		}
 	})
+}
+
+// bearerKey is the key of the Authorization header, or "" (which
+// Authenticate refuses).
+func bearerKey(r *http.Request) string {
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(key)
 }
 
 // fail answers err, unless the client has hung up, which is no error of the

@@ -169,6 +169,12 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 			continue
 		}
 		e := evs[0]
+		if !gateway.ForTills(e.Type) {
+			// The till's own revocation: tills are sent no such event.
+			// The cursor is saved with the next delivery.
+			cursor = e.Seq
+			continue
+		}
 		// Taken before the attempt: a Retry during it still cuts the
 		// backoff that follows.
 		retry := d.retried(till.ID)
