@@ -1,9 +1,29 @@
 package tillapi_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 )
+
+// eventsStatus opens GET /api/v1/events with header alone and returns the
+// status; a stream is closed at once.
+func (e *env) eventsStatus(t *testing.T, header http.Header) int {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header.Clone()
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatalf("open events: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
 
 // Every error of the till API is a problem document, the router's own
 // included: a path it does not serve, a method a path does not take.
@@ -36,6 +56,32 @@ func TestRouterErrorsAreProblems(t *testing.T) {
 			if got := r.header.Get("Allow"); got != c.allow {
 				t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
 			}
+		}
+	}
+}
+
+// The authentication scheme is case-insensitive (RFC 9110, 11.1), and one
+// or more spaces part it from the key.
+func TestBearerSchemeInAnyCase(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	for i, scheme := range []string{"bearer ", "BEARER ", "bEaReR ", "Bearer   "} {
+		h := http.Header{"Authorization": {scheme + key}}
+		r := e.doHeader(t, "POST", "/api/v1/tickets", "", note(itoa(i)), h)
+		if r.status != http.StatusCreated {
+			t.Errorf("%q: POST %d %s", scheme, r.status, r.body)
+		}
+		if r := e.doHeader(t, "GET", "/api/v1/tickets", "", nil, h); r.status != http.StatusOK {
+			t.Errorf("%q: GET %d %s", scheme, r.status, r.body)
+		}
+		if status := e.eventsStatus(t, h); status != http.StatusOK {
+			t.Errorf("%q: events %d", scheme, status)
+		}
+	}
+	for _, bad := range []string{"Bearer" + key, "Bearers " + key, "Basic " + key} {
+		r := e.doHeader(t, "GET", "/api/v1/tickets", "", nil, http.Header{"Authorization": {bad}})
+		if r.status != http.StatusUnauthorized {
+			t.Errorf("%q: %d", bad, r.status)
 		}
 	}
 }

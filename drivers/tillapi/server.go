@@ -127,10 +127,11 @@ func (s *Server) auth(h tillHandler) http.Handler {
 }
 
 // bearerKey is the key of the Authorization header, or "" (which
-// Authenticate refuses).
+// Authenticate refuses). The scheme is case-insensitive (RFC 9110,
+// 11.1): "bearer" and "BEARER" are "Bearer".
 func bearerKey(r *http.Request) string {
-	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}
 	return strings.TrimSpace(key)
