@@ -38,6 +38,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // a value of the wrong type is a 422 naming the field.
 func DecodeTicket(body []byte) (gateway.TicketInput, error) {
 	var in gateway.TicketInput
+	body, err := skipBOM(body)
+	if err != nil {
+		return in, err
+	}
 	if !utf8.Valid(body) {
 		return in, badRequest("the body is not valid UTF-8")
 	}
@@ -63,6 +67,23 @@ func DecodeTicket(body []byte) (gateway.TicketInput, error) {
 		}
 	}
 	return in, nil
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// skipBOM drops a UTF-8 byte order mark from the start of body. RFC 8259
+// lets a parser ignore it, some Windows libraries write it, and it hides
+// nothing. One anywhere else before the JSON, or a UTF-16 body, is refused
+// with a message that names it, rather than "not a JSON object".
+func skipBOM(body []byte) ([]byte, error) {
+	if bytes.HasPrefix(body, []byte{0xff, 0xfe}) || bytes.HasPrefix(body, []byte{0xfe, 0xff}) {
+		return nil, badRequest("the body must be UTF-8: it starts with a UTF-16 byte order mark")
+	}
+	body = bytes.TrimPrefix(body, utf8BOM)
+	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), utf8BOM) {
+		return nil, badRequest("a byte order mark (U+FEFF) is taken only once, as the body's first bytes")
+	}
+	return body, nil
 }
 
 func decodeStrict(b []byte, v any) error {

@@ -3,6 +3,7 @@ package tillapi_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -82,6 +83,38 @@ func TestBearerSchemeInAnyCase(t *testing.T) {
 		r := e.doHeader(t, "GET", "/api/v1/tickets", "", nil, http.Header{"Authorization": {bad}})
 		if r.status != http.StatusUnauthorized {
 			t.Errorf("%q: %d", bad, r.status)
+		}
+	}
+}
+
+// A UTF-8 byte order mark before the JSON (what some Windows libraries
+// write) is skipped: RFC 8259 lets a parser ignore it, and it hides
+// nothing. A second one, or a UTF-16 body, is refused with a message that
+// says so.
+func TestByteOrderMark(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	const bom = "\xef\xbb\xbf"
+	tk := e.post(t, key, []byte(bom+noteJSON), http.StatusCreated).ticket(t)
+	if tk.Ref != "1" || tk.Total != 5350 {
+		t.Errorf("ticket after a BOM: %+v", tk)
+	}
+	if got := e.post(t, key, []byte(noteJSON), http.StatusOK).ticket(t); got.Version != 1 {
+		t.Errorf("the same ticket without the BOM made version %d", got.Version)
+	}
+	for _, c := range []struct{ name, body, detail string }{
+		{"two BOMs", bom + bom + noteJSON, "byte order mark"},
+		{"BOM after a space", " " + bom + noteJSON, "byte order mark"},
+		{"UTF-16 LE", "\xff\xfe{\x00}\x00", "UTF-16"},
+		{"UTF-16 BE", "\xfe\xff\x00{\x00}", "UTF-16"},
+	} {
+		r := e.do(t, "POST", "/api/v1/tickets", key, []byte(c.body))
+		if r.status != http.StatusBadRequest {
+			t.Errorf("%s: status %d: %s", c.name, r.status, r.body)
+			continue
+		}
+		if p := r.problem(t); !strings.Contains(p.Detail, c.detail) {
+			t.Errorf("%s: detail %q does not say %q", c.name, p.Detail, c.detail)
 		}
 	}
 }
