@@ -118,3 +118,38 @@ func TestByteOrderMark(t *testing.T) {
 		}
 	}
 }
+
+// A \u escape of half a UTF-16 surrogate pair is no character: encoding/json
+// would make it U+FFFD without a word. It is refused, naming the field; a
+// whole pair (an emoji, escaped) is kept.
+func TestLoneSurrogateRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	for _, c := range []struct{ name, from, to, field string }{
+		{"high alone", `"ref":"1"`, `"ref":"1\ud800"`, `"ref"`},
+		{"low alone", `"ref":"1"`, `"ref":"\uDC00 1"`, `"ref"`},
+		{"high then not low", `"ref":"1"`, `"ref":"\ud83d\u0041"`, `"ref"`},
+		{"two highs", `"ref":"1"`, `"ref":"\ud83d\ud83d\ude00"`, `"ref"`},
+		{"in a line", `"label":"MENU"`, `"label":"MENU \udfff"`, `"lines[1].label"`},
+		{"in a name", `"table":"5"`, `"table\ud800":"5"`, `"table`},
+	} {
+		body := strings.Replace(noteJSON, c.from, c.to, 1)
+		r := e.do(t, "POST", "/api/v1/tickets", key, []byte(body))
+		if r.status != http.StatusBadRequest {
+			t.Errorf("%s: status %d: %s", c.name, r.status, r.body)
+			continue
+		}
+		p := r.problem(t)
+		if !strings.Contains(p.Detail, c.field) || !strings.Contains(p.Detail, "surrogate") {
+			t.Errorf("%s: detail %q does not name %s and the surrogate", c.name, p.Detail, c.field)
+		}
+	}
+	expectUnchanged(t, e, key)
+
+	// A pair is a character; an escaped backslash before "ud800" is text.
+	body := strings.Replace(noteJSON, `"label":"MENU"`, `"label":"MENU \ud83d\ude00 \\ud800"`, 1)
+	tk := e.post(t, key, []byte(body), http.StatusCreated).ticket(t)
+	if got := tk.Lines[1].Label; got != "MENU 😀 \\ud800" {
+		t.Errorf("label %q", got)
+	}
+}
