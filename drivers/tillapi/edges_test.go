@@ -3,8 +3,12 @@ package tillapi_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/passerelle/passerelle/gateway"
 )
 
 // eventsStatus opens GET /api/v1/events with header alone and returns the
@@ -151,5 +155,49 @@ func TestLoneSurrogateRefused(t *testing.T) {
 	tk := e.post(t, key, []byte(body), http.StatusCreated).ticket(t)
 	if got := tk.Lines[1].Label; got != "MENU 😀 \\ud800" {
 		t.Errorf("label %q", got)
+	}
+}
+
+// A retry of what was accepted is the safe retry the spec promises, 200
+// unchanged, even when the shop's settings changed in between (the
+// manager removed a VAT rate): the content is compared before it is
+// validated. New content is validated against today's settings.
+func TestIdenticalRetryAfterSettingsChange(t *testing.T) {
+	var mu sync.Mutex
+	rates := []int64{550, 1000, 2000}
+	e := newEnv(t, envOptions{rules: func() gateway.Rules {
+		mu.Lock()
+		defer mu.Unlock()
+		return gateway.Rules{Currency: "EUR", VATRates: slices.Clone(rates)}
+	}})
+	key := e.addTill("Caisse 1", false)
+	in := note("1253")
+	in.Lines[1].VATRate = 2000
+	tk := e.post(t, key, in, http.StatusCreated).ticket(t)
+
+	mu.Lock()
+	rates = []int64{550, 1000}
+	mu.Unlock()
+	last := e.lastSeq(t)
+	got := e.post(t, key, in, http.StatusOK).ticket(t)
+	if got.ID != tk.ID || got.Version != 1 || got.Lines[1].VATRate != 2000 {
+		t.Errorf("retry: %+v", got)
+	}
+	if e.lastSeq(t) != last {
+		t.Error("the retry appended events")
+	}
+
+	// New content with the removed rate, or a new ticket with it: 422.
+	changed := withLine(in, line{Label: "CAFÉ", Qty: 1, UnitPrice: 180, VATRate: 1000})
+	r := e.do(t, "POST", "/api/v1/tickets", key, changed)
+	if r.status != http.StatusUnprocessableEntity || !hasField(r.problem(t), "lines[1].vat_rate") {
+		t.Errorf("changed ticket with a removed rate: %d %s", r.status, r.body)
+	}
+	in.Ref = "1254"
+	if r := e.do(t, "POST", "/api/v1/tickets", key, in); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("new ticket with a removed rate: %d %s", r.status, r.body)
+	}
+	if e.lastSeq(t) != last {
+		t.Error("refused requests appended events")
 	}
 }

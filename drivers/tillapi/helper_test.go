@@ -41,6 +41,10 @@ type envOptions struct {
 	// now is the gateway's clock; when nil, one a millisecond later at
 	// each reading.
 	now func() time.Time
+
+	// rules are the shop's settings, read at every write as a reload
+	// would change them; the default configuration's when nil.
+	rules func() gateway.Rules
 }
 
 // syncBuffer collects the slog output of the whole stack.
@@ -100,8 +104,11 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	if opt.now != nil {
 		now = opt.now
 	}
-	cfg := gateway.DefaultConfig()
-	tickets := gateway.NewTickets(st, cfg.Rules, now)
+	rules := opt.rules
+	if rules == nil {
+		rules = gateway.DefaultConfig().Rules
+	}
+	tickets := gateway.NewTickets(st, rules, now)
 	tills := gateway.NewTills(st, now)
 	events := gateway.NewEventLog(st, bus)
 
