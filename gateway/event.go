@@ -212,10 +212,17 @@ func (l *EventLog) Wait(ctx context.Context, after int64, tillID string, limit i
 	for {
 		evs, covered, wait := l.bus.Since(after)
 		if !covered {
+			// Every event published by now is committed, so the read
+			// below sees it: if none of them is tillID's, the wait goes
+			// on from there, on the bus. Else each commit of another
+			// till would wake a stream resumed from an old id into the
+			// same read of the store, until its till had an event.
+			published := l.bus.Last()
 			fromStore, err := l.store.EventsAfter(ctx, EventQuery{After: after, TillID: tillID, Limit: limit})
 			if err != nil || len(fromStore) > 0 {
 				return fromStore, err
 			}
+			after = max(after, published)
 		} else if len(evs) > 0 {
 			out := evs[:0]
 			for _, e := range evs {

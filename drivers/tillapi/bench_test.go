@@ -131,3 +131,36 @@ func BenchmarkListPages(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPostWithResumedStreams measures POST /api/v1/tickets while
+// tills with nothing new are following their events from an id older than
+// the bus's window, as tills do after a night off. Each such stream must
+// not read the store at every commit of another till.
+func BenchmarkPostWithResumedStreams(b *testing.B) {
+	for _, streams := range []int{0, 50} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			e := newEnv(b, envOptions{window: 64})
+			key := e.addTill("Caisse bench", false)
+			quiet := e.addTill("Caisse fermée", false)
+			for i := range 100 {
+				e.post(b, key, note("old"+itoa(i)), http.StatusCreated)
+			}
+			for range streams {
+				e.openEvents(b, quiet, "?after=0", nil).started(b)
+			}
+			var n atomic.Int64
+			b.SetParallelism(8) // 16 clients: GOMAXPROCS is 2 here
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					in := note("B" + strconv.FormatInt(n.Add(1), 10))
+					if r := e.do(b, "POST", "/api/v1/tickets", key, in); r.status != http.StatusCreated {
+						b.Errorf("status %d", r.status)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tickets/s")
+		})
+	}
+}
