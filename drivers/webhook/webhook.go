@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -307,6 +308,13 @@ func (d *Deliverer) post(ctx context.Context, till gateway.Till, e gateway.Event
 	req.Header.Set("Passerelle-Event-Type", e.Type)
 	req.Header.Set("Passerelle-Signature", Sign(till.WebhookSecret, time.Now(), e.Data))
 	resp, err := d.c.Client.Do(req)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+		// Said plainly for the manager: a till that works before it
+		// answers never gets past a slow event.
+		return fmt.Errorf("callback did not answer within %s (a till answers 2xx at once, then handles the event): %w",
+			d.c.Client.Timeout, err)
+	}
 	if err != nil {
 		return err
 	}
