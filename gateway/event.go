@@ -31,11 +31,16 @@ const (
 	// not for tills: they carry no ticket.
 	EventTerminalPaired  = "terminal.paired"
 	EventTerminalRevoked = "terminal.revoked"
+
+	// EventTillRevoked carries the till's ID, so that the till's own
+	// event streams, which follow its events only, see it and end. It is
+	// not sent to tills: it carries no ticket.
+	EventTillRevoked = "till.revoked"
 )
 
 // ForTills reports whether tills receive events of this type.
 func ForTills(typ string) bool {
-	return typ != EventTerminalPaired && typ != EventTerminalRevoked
+	return typ != EventTerminalPaired && typ != EventTerminalRevoked && typ != EventTillRevoked
 }
 
 // Event is one entry of the append-only event log. Seq is gapless and
@@ -88,6 +93,21 @@ func appendTerminalEvent(ctx context.Context, tx Tx, typ string, t *Terminal, at
 		return fmt.Errorf("gateway: encode event: %w", err)
 	}
 	return tx.AppendEvent(ctx, &Event{Type: typ, At: at, Data: data})
+}
+
+type tillEventPayload struct {
+	Type   string `json:"type"`
+	TillID string `json:"till_id"`
+	Name   string `json:"name"`
+	At     string `json:"at"`
+}
+
+func appendTillEvent(ctx context.Context, tx Tx, typ string, t *Till, at time.Time) error {
+	data, err := json.Marshal(tillEventPayload{Type: typ, TillID: t.ID, Name: t.Name, At: at.UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		return fmt.Errorf("gateway: encode event: %w", err)
+	}
+	return tx.AppendEvent(ctx, &Event{Type: typ, At: at, TillID: t.ID, Data: data})
 }
 
 // EventBus keeps the most recent committed events in memory and wakes
@@ -196,10 +216,17 @@ func (l *EventLog) Wait(ctx context.Context, after int64, tillID string, limit i
 	for {
 		evs, covered, wait := l.bus.Since(after)
 		if !covered {
+			// Every event published by now is committed, so the read
+			// below sees it: if none of them is tillID's, the wait goes
+			// on from there, on the bus. Else each commit of another
+			// till would wake a stream resumed from an old id into the
+			// same read of the store, until its till had an event.
+			published := l.bus.Last()
 			fromStore, err := l.store.EventsAfter(ctx, EventQuery{After: after, TillID: tillID, Limit: limit})
 			if err != nil || len(fromStore) > 0 {
 				return fromStore, err
 			}
+			after = max(after, published)
 		} else if len(evs) > 0 {
 			out := evs[:0]
 			for _, e := range evs {

@@ -245,13 +245,21 @@ func (s *Tills) Find(ctx context.Context, name string) (Till, error) {
 	return t, nil
 }
 
-// Revoke stops a till's key at once.
+// Revoke stops a till's key at once: every request checks the key, and
+// the till.revoked event ends the key's open event streams, in this process
+// and, through the store watch, in a gateway beside the CLI.
 func (s *Tills) Revoke(ctx context.Context, name string) error {
 	t, err := s.Find(ctx, name)
 	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx Tx) error { return tx.RevokeTill(ctx, t.ID, s.now().UTC()) })
+	now := s.now().UTC()
+	return s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.RevokeTill(ctx, t.ID, now); err != nil {
+			return err
+		}
+		return appendTillEvent(ctx, tx, EventTillRevoked, &t, now)
+	})
 }
 
 // Authenticate returns the live till whose key this is.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/passerelle/passerelle/gateway"
 )
@@ -23,4 +24,28 @@ func (s *Store) WriterPragma(ctx context.Context, name string) (string, error) {
 func RawExec(tx gateway.Tx, query string) error {
 	_, err := tx.(*txn).exec(query)
 	return err
+}
+
+// TicketsPlan is SQLite's plan for the query Tickets(q) runs, one step a
+// line.
+func (s *Store) TicketsPlan(ctx context.Context, q gateway.TicketQuery) (string, error) {
+	query, args, err := s.ticketsQuery(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
 }

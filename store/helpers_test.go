@@ -7,7 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +75,36 @@ func rawDB(tb testing.TB, path string) *sql.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// schemaAt makes the database at path as a passerelle of schema n left it:
+// the migrations up to n applied, and nothing else. Tests of a migration
+// fill it as that version would have, then open the store on it.
+func schemaAt(tb testing.TB, path string, n int) *sql.DB {
+	tb.Helper()
+	db := rawDB(tb, path)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		num, _, _ := strings.Cut(filepath.Base(f), "_")
+		if v, err := strconv.Atoi(num); err != nil || v > n {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := db.Exec(string(b)); err != nil {
+			tb.Fatalf("%s: %v", f, err)
+		}
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
+		tb.Fatal(err)
+	}
 	return db
 }
 

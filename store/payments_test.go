@@ -104,37 +104,19 @@ func TestOnePaymentInProgressPerTicket(t *testing.T) {
 func TestMigrateResolvedPayments(t *testing.T) {
 	ctx := context.Background()
 	path := dbPath(t)
-	s, err := store.Open(ctx, path, discard, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	till := addTill(t, s, "caisse")
-	tm := addTerminal(t, s, "bar")
-	tk := ticket(till, 1)
-	if err := s.Update(ctx, func(tx gateway.Tx) error { return createTicket(tx, &tk) }); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Back to schema 3, with payments written by the version before.
-	db := rawDB(t, path)
+	db := schemaAt(t, path, 3)
 	for _, q := range []string{
-		// 0005 undone first: tickets without their seq.
-		"DROP TRIGGER tickets_seq_required", "DROP TRIGGER tickets_seq_fixed",
-		"DROP INDEX tickets_seq", "DROP INDEX tickets_till",
-		"DROP INDEX tickets_status", "CREATE INDEX tickets_status ON tickets (status, id)",
-		"DROP INDEX tickets_table", "CREATE INDEX tickets_table ON tickets (table_no, id) WHERE table_no <> ''",
-		"ALTER TABLE tickets DROP COLUMN seq",
-		"DROP INDEX payments_one_in_progress", "DROP INDEX payments_review",
-		"ALTER TABLE payments DROP COLUMN resolution", "ALTER TABLE payments DROP COLUMN reported_at",
-		"ALTER TABLE payments DROP COLUMN review", "ALTER TABLE payments DROP COLUMN elapsed_ms",
-		"PRAGMA user_version = 3",
+		`INSERT INTO tills (id, name, key_hash, created_at) VALUES ('till_caisse', 'caisse', x'` + strings.Repeat("00", 32) + `', '2025-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO terminals (id, name, token_hash, paired_at) VALUES ('trm_bar', 'bar', x'` + strings.Repeat("11", 32) + `', '2025-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO tickets (id, till_id, ref, currency, lines, vat, total, status, version, source, content_hash, created_at, updated_at)
+			VALUES ('tkt_1', 'till_caisse', '1', 'EUR', '[]', '[]', 3000, 'open', 1, 'till', x'00', '2025-01-01T00:00:00.000000000Z', '2025-01-01T00:00:00.000000000Z')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	tk := gateway.Ticket{ID: "tkt_1"}
+	tm := gateway.Terminal{ID: "trm_bar"}
 	insert := func(id, status, card, resolvedBy string) {
 		t.Helper()
 		var c any
@@ -154,7 +136,7 @@ func TestMigrateResolvedPayments(t *testing.T) {
 	insert("pay_3", "declined", "", "")
 	db.Close()
 
-	s = open(t, path, nil)
+	s := open(t, path, nil)
 	want := map[string]struct {
 		resolution gateway.PaymentStatus
 		reported   bool

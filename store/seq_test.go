@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,29 +96,8 @@ func TestTicketsInRecordedOrder(t *testing.T) {
 func TestTicketSeqMigration(t *testing.T) {
 	ctx := context.Background()
 	path := dbPath(t)
-	db := rawDB(t, path)
-	files, err := filepath.Glob("migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(files)
 	const before = 5 // the migration that adds seq
-	for _, f := range files {
-		num, _, _ := strings.Cut(filepath.Base(f), "_")
-		if n, err := strconv.Atoi(num); err != nil || n >= before {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(b)); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
-	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", before-1)); err != nil {
-		t.Fatal(err)
-	}
+	db := schemaAt(t, path, before-1)
 	if _, err := db.Exec(`INSERT INTO tills (id, name, key_hash, created_at) VALUES ('till_caisse', 'caisse', ?, '2025-01-01T00:00:00.000000000Z')`,
 		gateway.HashKey("key-caisse")); err != nil {
 		t.Fatal(err)

@@ -140,15 +140,62 @@ func (t *txn) UpdateTicket(_ context.Context, tk *gateway.Ticket) error {
 // Tickets implements gateway.Store, in seq order. Payments are not loaded:
 // a list shows paid and due, the detail shows payments.
 func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.Ticket, error) {
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) {
-		where = append(where, cond)
-		args = append(args, a...)
+	query, args, err := s.ticketsQuery(ctx, q)
+	if err != nil {
+		return nil, err
 	}
+	return s.queryTickets(ctx, q.Brief, query, args...)
+}
+
+// fewChanged is how many tickets changed since a list's `since` are few
+// enough to be found on the updated_at index and sorted into seq order.
+const fewChanged = 2000
+
+// ticketsQuery builds the SELECT of Tickets.
+//
+// A list is read in seq order: a till's on tickets_till (till_id, seq),
+// every till's on tickets_seq. A page reads its own rows and the rows its
+// filters skip. With `since`, that would read every ticket older than the
+// last changes to test its updated_at (the last hour's changes of a year's
+// tickets: the whole year). So when the tickets changed since then are
+// few, they are found on tickets_till_updated (till_id, updated_at, seq)
+// or tickets_updated (updated_at, seq), cursor included, from the index
+// alone, and put in seq order; when they are many, seq order finds a
+// page's worth soon enough.
+func (s *Store) ticketsQuery(ctx context.Context, q gateway.TicketQuery) (string, []any, error) {
+	var after int64
+	if q.After != "" {
+		seq, err := ticketSeq(ctx, s.db, q.After)
+		if err != nil {
+			return "", nil, err
+		}
+		after = seq
+	}
+	if q.Since.IsZero() {
+		query, args := ticketsInSeqOrder(q, after)
+		return query, args, nil
+	}
+	changed, changedArgs := "SELECT seq FROM tickets INDEXED BY tickets_updated WHERE updated_at >= ?", []any{formatTime(q.Since)}
 	if q.TillID != "" {
-		add("t.till_id = ?", q.TillID)
+		changed = "SELECT seq FROM tickets INDEXED BY tickets_till_updated WHERE till_id = ? AND updated_at >= ?"
+		changedArgs = []any{q.TillID, formatTime(q.Since)}
 	}
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+changed+" LIMIT ?)", append(changedArgs, fewChanged)...).Scan(&n)
+	if err != nil {
+		return "", nil, fmt.Errorf("store: count the tickets changed since %s: %w", formatTime(q.Since), err)
+	}
+	if n >= fewChanged {
+		query, args := ticketsInSeqOrder(q, after)
+		return query, args, nil
+	}
+	query, args := ticketsChanged(q, after, changed, changedArgs)
+	return query, args, nil
+}
+
+// listFilters are the conditions of q on a ticket's row, besides its till,
+// cursor and since.
+func listFilters(q gateway.TicketQuery) (where []string, args []any) {
 	if len(q.Statuses) > 0 {
 		marks := strings.TrimSuffix(strings.Repeat("?,", len(q.Statuses)), ",")
 		for _, st := range q.Statuses {
@@ -156,36 +203,68 @@ func (s *Store) Tickets(ctx context.Context, q gateway.TicketQuery) ([]gateway.T
 		}
 		where = append(where, "t.status IN ("+marks+")")
 	}
-	if q.Table != "" {
-		add("t.table_no = ?", q.Table)
+	for _, f := range []struct{ col, v string }{{"t.table_no", q.Table}, {"t.ref", q.Ref}, {"t.server", q.Server}} {
+		if f.v != "" {
+			where, args = append(where, f.col+" = ?"), append(args, f.v)
+		}
 	}
-	if q.Ref != "" {
-		add("t.ref = ?", q.Ref)
+	return where, args
+}
+
+func listColumns(q gateway.TicketQuery) string {
+	if q.Brief {
+		return ticketColumnsBrief
 	}
-	if q.Server != "" {
-		add("t.server = ?", q.Server)
+	return ticketColumns
+}
+
+// ticketsInSeqOrder reads the tickets in seq order, testing each.
+func ticketsInSeqOrder(q gateway.TicketQuery, after int64) (string, []any) {
+	var where []string
+	var args []any
+	if q.TillID != "" {
+		where, args = append(where, "t.till_id = ?"), append(args, q.TillID)
 	}
 	if !q.Since.IsZero() {
-		add("t.updated_at >= ?", formatTime(q.Since))
+		where, args = append(where, "t.updated_at >= ?"), append(args, formatTime(q.Since))
 	}
-	if q.After != "" {
-		seq, err := ticketSeq(ctx, s.db, q.After)
-		if err != nil {
-			return nil, err
-		}
-		add("t.seq > ?", seq)
+	if after > 0 {
+		where, args = append(where, "t.seq > ?"), append(args, after)
 	}
-	columns := ticketColumns
-	if q.Brief {
-		columns = ticketColumnsBrief
+	fw, fa := listFilters(q)
+	where, args = append(where, fw...), append(args, fa...)
+	from := ticketFrom
+	if q.TillID != "" && !q.Since.IsZero() {
+		// Many changed: SQLite would rather find them all on
+		// tickets_till_updated and sort them, the whole till's tickets.
+		from = " FROM tickets t INDEXED BY tickets_till JOIN tills tl ON tl.id = t.till_id"
 	}
-	query := "SELECT " + columns + ticketFrom
+	query := "SELECT " + listColumns(q) + from
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY t.seq LIMIT ?"
-	args = append(args, q.Limit)
-	return s.queryTickets(ctx, q.Brief, query, args...)
+	return query + " ORDER BY t.seq LIMIT ?", append(args, q.Limit)
+}
+
+// ticketsChanged reads the few tickets that changed, found by the query
+// changed (of their seqs). Without other filters, the page's seqs are
+// picked on the index alone and only its rows are read. CROSS JOIN keeps
+// SQLite from reading the tickets in another order.
+func ticketsChanged(q gateway.TicketQuery, after int64, changed string, args []any) (string, []any) {
+	if after > 0 {
+		changed, args = changed+" AND seq > ?", append(args, after)
+	}
+	fw, fa := listFilters(q)
+	if len(fw) == 0 {
+		changed, args = changed+" ORDER BY seq LIMIT ?", append(args, q.Limit)
+	}
+	query := "SELECT " + listColumns(q) + " FROM (" + changed + ") c CROSS JOIN tickets t ON t.seq = c.seq" +
+		" JOIN tills tl ON tl.id = t.till_id"
+	if len(fw) > 0 {
+		query += " WHERE " + strings.Join(fw, " AND ")
+		args = append(args, fa...)
+	}
+	return query + " ORDER BY t.seq LIMIT ?", append(args, q.Limit)
 }
 
 // ticketSeq is where a list cursor, the ID of the last ticket a page

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The till commands, as a shop's installer runs them.
@@ -65,5 +71,69 @@ func TestTillCommands(t *testing.T) {
 	}
 	if out, _ := till("list"); strings.Contains(out, "caisse.example") {
 		t.Fatalf("list after clearing:\n%s", out)
+	}
+}
+
+// A till key revoked from the command line, another process than the
+// gateway, ends the key's open event stream: the gateway sees the
+// till.revoked event through its watch of the store.
+func TestTillRevokeEndsEventStream(t *testing.T) {
+	bin := buildPasserelle(t)
+	data := t.TempDir()
+	key := addTill(t, bin, data, "Caisse 1")
+	g := startGateway(t, bin, data)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", g.url+"/api/v1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("open events: %s", resp.Status)
+	}
+	body := bufio.NewReader(resp.Body)
+	if l, err := body.ReadString('\n'); err != nil || l != ": passerelle events\n" {
+		t.Fatalf("opening comment: %q %v", l, err)
+	}
+
+	if out, err := exec.Command(bin, "till", "revoke", "Caisse 1", "--data", data).CombinedOutput(); err != nil {
+		t.Fatalf("till revoke: %v\n%s", err, out)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		rest, err := io.ReadAll(body)
+		if err == nil && strings.Contains(string(rest), "event:") {
+			err = fmt.Errorf("the revoked till was sent an event: %q", rest)
+		}
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("the stream did not end cleanly: %v", err)
+		}
+	case <-time.After(30 * time.Second): // a bound on a stream that stays open, not a speed check
+		t.Fatal("the revoked key's event stream is still open")
+	}
+
+	again, err := http.NewRequest("GET", g.url+"/api/v1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Header.Set("Authorization", "Bearer "+key)
+	r, err := http.DefaultClient.Do(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("reconnect with the revoked key: %s", r.Status)
 	}
 }

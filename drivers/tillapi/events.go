@@ -26,6 +26,13 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 	if err := s.checkResumePoint(r.Context(), after); err != nil {
 		return err
 	}
+	// The key is checked again now that the start is fixed: a revocation
+	// committed before this check is refused here, and one committed after
+	// it has its till.revoked event past the start, where the stream reads
+	// it and ends.
+	if _, err := s.tills.Authenticate(r.Context(), bearerKey(r)); err != nil {
+		return err
+	}
 	tillID := till.ID
 	if till.Admin {
 		tillID = ""
@@ -55,7 +62,12 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 			s.log.Error("event stream", "err", err)
 			return nil // headers are sent: the client reconnects with Last-Event-ID
 		}
+		evs, revoked := untilRevoked(evs, till.ID)
 		if err := writeEvents(rc, w, evs); err != nil {
+			return nil
+		}
+		if revoked {
+			s.log.Info("event stream ended: the till's key was revoked", "till", till.Name)
 			return nil
 		}
 		after = evs[len(evs)-1].Seq
@@ -88,6 +100,17 @@ func (s *Server) checkResumePoint(ctx context.Context, after int64) error {
 			"Re-read your tickets (GET /api/v1/tickets), then resume from %d, or from 0 to replay the whole log.", after, last, last))
 	p.LastSeq = &last
 	return p
+}
+
+// untilRevoked returns the events before the revocation of tillID's key,
+// and whether it is among evs: the stream ends there.
+func untilRevoked(evs []gateway.Event, tillID string) ([]gateway.Event, bool) {
+	for i, e := range evs {
+		if e.Type == gateway.EventTillRevoked && e.TillID == tillID {
+			return evs[:i], true
+		}
+	}
+	return evs, false
 }
 
 func writeEvents(rc *http.ResponseController, w http.ResponseWriter, evs []gateway.Event) error {

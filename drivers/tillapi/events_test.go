@@ -376,3 +376,37 @@ func readSome(t *testing.T, s *stream, n int, writing <-chan struct{}, posted *a
 	}
 	return false
 }
+
+// A till resumed from an id older than the bus's window, with nothing new
+// for it, reads the store once: it then waits on the bus like a live
+// stream, and other tills' commits cost it no read of the store each.
+func TestResumedStreamDoesNotRereadTheStore(t *testing.T) {
+	var reads atomic.Int64
+	e := newEnv(t, envOptions{window: 64, eventReads: &reads})
+	busy := e.addTill("Caisse 1", false)
+	quiet := e.addTill("Caisse 2", false)
+	for i := range 100 { // the log goes past the window
+		e.post(t, busy, note(itoa(i)), http.StatusCreated)
+	}
+	s := e.openEvents(t, quiet, "?after=0", nil)
+	s.started(t)
+	deadline := time.Now().Add(maxWait)
+	for reads.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream never read the store")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	before := reads.Load()
+	const others = 30
+	for i := range others {
+		e.post(t, busy, note("n"+itoa(i)), http.StatusCreated)
+	}
+	tk := e.post(t, quiet, note("q"), http.StatusCreated).ticket(t)
+	if ev := s.next(t); ev.TicketID != tk.ID {
+		t.Fatalf("quiet till's event: %+v", ev)
+	}
+	if n := reads.Load() - before; n > 1 {
+		t.Errorf("the resumed stream read the store %d times for %d commits of another till", n, others)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,24 @@ type envOptions struct {
 	// now is the gateway's clock; when nil, one a millisecond later at
 	// each reading.
 	now func() time.Time
+
+	// rules are the shop's settings, read at every write as a reload
+	// would change them; the default configuration's when nil.
+	rules func() gateway.Rules
+
+	// eventReads, if set, counts the event log's reads of the store.
+	eventReads *atomic.Int64
+}
+
+// countingStore is the real store, counting the event log's reads.
+type countingStore struct {
+	*store.Store
+	reads *atomic.Int64
+}
+
+func (c countingStore) EventsAfter(ctx context.Context, q gateway.EventQuery) ([]gateway.Event, error) {
+	c.reads.Add(1)
+	return c.Store.EventsAfter(ctx, q)
 }
 
 // syncBuffer collects the slog output of the whole stack.
@@ -100,10 +119,17 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	if opt.now != nil {
 		now = opt.now
 	}
-	cfg := gateway.DefaultConfig()
-	tickets := gateway.NewTickets(st, cfg.Rules, now)
+	rules := opt.rules
+	if rules == nil {
+		rules = gateway.DefaultConfig().Rules
+	}
+	tickets := gateway.NewTickets(st, rules, now)
 	tills := gateway.NewTills(st, now)
-	events := gateway.NewEventLog(st, bus)
+	var eventStore gateway.Store = st
+	if opt.eventReads != nil {
+		eventStore = countingStore{Store: st, reads: opt.eventReads}
+	}
+	events := gateway.NewEventLog(eventStore, bus)
 
 	mux := http.NewServeMux()
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,

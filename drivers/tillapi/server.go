@@ -67,14 +67,51 @@ func New(c Config) *Server {
 		refusals: gateway.NewLogLimiter(10, time.Minute)}
 }
 
-// Register adds the API's routes to mux.
+// Register adds the API's routes to mux: everything under /api/, and
+// /healthz.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.Handle("POST /api/v1/tickets", s.auth(s.postTicket))
-	mux.Handle("GET /api/v1/tickets", s.auth(s.listTickets))
-	mux.Handle("GET /api/v1/tickets/{id}", s.auth(s.getTicket))
-	mux.Handle("DELETE /api/v1/tickets/{id}", s.auth(s.cancelTicket))
-	mux.Handle("GET /api/v1/events", s.auth(s.streamEvents))
-	mux.HandleFunc("GET /healthz", s.healthz)
+	api := http.NewServeMux()
+	api.Handle("POST /api/v1/tickets", s.auth(s.postTicket))
+	api.Handle("GET /api/v1/tickets", s.auth(s.listTickets))
+	api.Handle("GET /api/v1/tickets/{id}", s.auth(s.getTicket))
+	api.Handle("DELETE /api/v1/tickets/{id}", s.auth(s.cancelTicket))
+	api.Handle("GET /api/v1/events", s.auth(s.streamEvents))
+	api.HandleFunc("GET /healthz", s.healthz)
+	h := s.routed(api)
+	mux.Handle("/api/", h)
+	mux.Handle("/healthz", h)
+}
+
+// routedMethods are the methods an Allow header may list, in its order.
+var routedMethods = []string{"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"}
+
+// routed serves a request by api, or, where api has no route for it,
+// answers the 404 or 405 that http.ServeMux would answer in text/plain as
+// a problem document: every error of the API is one.
+func (s *Server) routed(api *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := api.Handler(r); pattern != "" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		var allowed []string
+		for _, m := range routedMethods {
+			other := r.Clone(r.Context())
+			other.Method = m
+			if _, pattern := api.Handler(other); pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) == 0 {
+			writeError(w, s.log, problem(http.StatusNotFound, "not-found", "Not found",
+				"no such path in the till API: /api/v1/tickets, /api/v1/tickets/{id}, /api/v1/events, /healthz"))
+			return
+		}
+		allow := strings.Join(allowed, ", ")
+		w.Header().Set("Allow", allow)
+		writeError(w, s.log, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			"this path takes "+allow+", not "+strconv.Quote(r.Method)))
+	})
 }
 
 type tillHandler func(w http.ResponseWriter, r *http.Request, till gateway.Till) error
@@ -83,13 +120,13 @@ type tillHandler func(w http.ResponseWriter, r *http.Request, till gateway.Till)
 // working at once.
 func (s *Server) auth(h tillHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
+		key := bearerKey(r)
+		if key == "" {
 			s.refused(r, "no bearer key")
 			writeError(w, s.log, gateway.ErrUnauthorized)
 			return
 		}
-		till, err := s.tills.Authenticate(r.Context(), strings.TrimSpace(key))
+		till, err := s.tills.Authenticate(r.Context(), key)
 		if errors.Is(err, gateway.ErrUnauthorized) {
 			s.refused(r, "unknown or revoked key")
 		}
@@ -111,6 +148,17 @@ func (s *Server) refused(r *http.Request, why string) {
 		addr = r.RemoteAddr
 	}
 	s.refusals.Warn(s.log, "key", "till API: request refused: "+why, "addr", addr, "method", r.Method, "path", r.URL.Path)
+}
+
+// bearerKey is the key of the Authorization header, or "" (which
+// Authenticate refuses). The scheme is case-insensitive (RFC 9110,
+// 11.1): "bearer" and "BEARER" are "Bearer".
+func bearerKey(r *http.Request) string {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(key)
 }
 
 // fail answers err, unless the client has hung up, which is no error of the

@@ -180,6 +180,12 @@ func (d *Deliverer) deliverTill(ctx context.Context, till gateway.Till) {
 			continue
 		}
 		e := evs[0]
+		if !gateway.ForTills(e.Type) {
+			// The till's own revocation: tills are sent no such event.
+			// The cursor is saved with the next delivery.
+			cursor = e.Seq
+			continue
+		}
 		// Taken before the attempt: a Retry during it still cuts the
 		// backoff that follows.
 		retry := d.retried(till.ID)
@@ -320,6 +326,13 @@ func (d *Deliverer) post(ctx context.Context, till gateway.Till, e gateway.Event
 		}
 		return fmt.Errorf("callback refused: %s %s: webhooks go to the shop's LAN or beyond, never to this box nor to a link-local address",
 			target, refused.why)
+	}
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+		// Said plainly for the manager: a till that works before it
+		// answers never gets past a slow event.
+		return fmt.Errorf("callback did not answer within %s (a till answers 2xx at once, then handles the event): %w",
+			d.c.Client.Timeout, err)
 	}
 	if err != nil {
 		return err
