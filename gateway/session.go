@@ -111,8 +111,7 @@ type Session struct {
 	ticket   *Ticket
 	screen   Screen
 	await    awaiting
-	endAfter bool // the message shown ends the scenario
-	resume   int  // else the step to go on with once it is acknowledged
+	resume   int  // the step to go on with once the message is acknowledged
 
 	// What the waiter chose to pay. Until chosen is set there is no
 	// amount, whatever amount holds, and pay takes what is due: no value
@@ -156,7 +155,7 @@ func (x *Session) ResultRefused(paymentID string) {
 		return
 	}
 	x.await = awaitNothing
-	x.message("PAIEMENT NON ENREGISTRÉ", []string{"VOIR LE RESPONSABLE"}, true)
+	x.end("PAIEMENT NON ENREGISTRÉ", "VOIR LE RESPONSABLE")
 }
 
 // Start begins the scenario that key starts on this terminal.
@@ -195,7 +194,7 @@ func (x *Session) run(ctx context.Context) error {
 			return x.offerNextPart(ctx)
 		}
 		if x.step >= len(x.sc.Steps) {
-			x.finish("", 0)
+			x.finish("", nil, 0)
 			return nil
 		}
 		st := &x.sc.Steps[x.step]
@@ -223,10 +222,10 @@ func (x *Session) exec(ctx context.Context, st *Step) error {
 	case StepPrint:
 		return x.print(ctx, st)
 	case StepMessage:
-		x.endAfter, x.resume = false, x.step+1
+		x.resume = x.step + 1
 		x.show(Screen{Kind: ScreenMessage, Title: st.Title, Lines: st.Lines, TimeoutS: st.TimeoutS}, awaitMessage)
 	case StepDone:
-		x.finish(st.Title, st.TimeoutS)
+		x.finish(st.Title, nil, st.TimeoutS)
 	default:
 		return fmt.Errorf("scenario %s line %d: unknown step %q", x.sc.Name, st.Line, st.Kind)
 	}
@@ -248,16 +247,24 @@ func (x *Session) show(sc Screen, a awaiting) {
 	x.send(sc)
 }
 
-// message shows a message; when the terminal acknowledges it the scenario
-// ends (end) or resumes at x.step.
-func (x *Session) message(title string, lines []string, end bool) {
-	x.endAfter, x.resume = end, x.step
+// message shows a message; once the terminal acknowledges it the
+// scenario resumes at x.step.
+func (x *Session) message(title string, lines []string) {
+	x.resume = x.step
 	x.show(Screen{Kind: ScreenMessage, Title: title, Lines: lines, TimeoutS: 3}, awaitMessage)
 }
 
-func (x *Session) finish(title string, timeout int) {
+// end ends the scenario on what the engine has to say (no ticket, the
+// ticket cancelled, a payment refused): the spec's done, shown 3 s with
+// its lines, which the terminal does not answer. A message screen then a
+// done would end on a done with nothing to show.
+func (x *Session) end(title string, lines ...string) {
+	x.finish(title, lines, 3)
+}
+
+func (x *Session) finish(title string, lines []string, timeout int) {
 	x.screenSeq++
-	x.send(Done{Type: "done", ScreenID: "s" + strconv.Itoa(x.screenSeq), Title: title, TimeoutS: timeout})
+	x.send(Done{Type: "done", ScreenID: "s" + strconv.Itoa(x.screenSeq), Title: title, Lines: lines, TimeoutS: timeout})
 	x.reset()
 }
 
@@ -281,7 +288,7 @@ func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuer
 		if q.Table != "" {
 			lines = []string{"pour la table " + q.Table}
 		}
-		x.message("Aucun ticket", lines, true)
+		x.end("Aucun ticket", lines...)
 		return nil
 	}
 	x.show(Screen{Kind: ScreenMenu, Title: title, Items: items}, awaitPick)
@@ -358,7 +365,7 @@ func (x *Session) lookup(ctx context.Context, st *Step) error {
 	}
 	switch len(ts) {
 	case 0:
-		x.message("Aucun ticket", []string{lookupWhat(st.By, x.vars)}, true)
+		x.end("Aucun ticket", lookupWhat(st.By, x.vars))
 	case 1:
 		x.ticket = &ts[0]
 		x.step++
@@ -383,10 +390,10 @@ func (x *Session) showTicket(ctx context.Context, st *Step) error {
 	x.ticket = &t
 	switch {
 	case t.Status == TicketCancelled:
-		x.message("Ticket annulé", []string{"TICKET " + t.Ref}, true)
+		x.end("Ticket annulé", "TICKET "+t.Ref)
 		return nil
 	case t.Due <= 0:
-		x.message("Ticket réglé", []string{"TICKET " + t.Ref}, true)
+		x.end("Ticket réglé", "TICKET "+t.Ref)
 		return nil
 	}
 	title := st.Title
@@ -467,18 +474,18 @@ func (x *Session) pay(ctx context.Context, st *Step) error {
 		// on it: say what is due and ask again where it was chosen.
 		x.step = x.chosenAt
 		x.clearAmount()
-		x.message("MONTANT TROP ÉLEVÉ", []string{"RESTE DÛ " + FormatCents(t.Due)}, false)
+		x.message("MONTANT TROP ÉLEVÉ", []string{"RESTE DÛ " + FormatCents(t.Due)})
 		return nil
 	}
 	p, t, err := x.s.payments.Start(ctx, x.term, x.ticket.ID, x.amount, x.tip)
 	if b, ok := IsBusy(err); ok {
-		x.message("Ticket en cours de paiement sur "+b.Terminal, nil, true)
+		x.end("Ticket en cours de paiement sur " + b.Terminal)
 		return nil
 	}
 	var cerr *ConflictError
 	var verr *ValidationError
 	if errors.As(err, &cerr) || errors.As(err, &verr) {
-		x.message("Paiement impossible", []string{"TICKET " + x.ticket.Ref}, true)
+		x.end("Paiement impossible", "TICKET "+x.ticket.Ref)
 		return nil
 	}
 	if err != nil {
@@ -509,7 +516,11 @@ func (x *Session) Paid(ctx context.Context, p Payment) error {
 		}
 		x.step = x.choiceStep()
 		x.clearAmount()
-		x.message(title, nil, x.step < 0)
+		if x.step < 0 {
+			x.end(title)
+		} else {
+			x.message(title, nil)
+		}
 		return nil
 	}
 	x.step++
@@ -628,11 +639,7 @@ func (x *Session) answer(ctx context.Context, value string) error {
 		return x.nextPart(ctx, value)
 	case awaitMessage:
 		x.await = awaitNothing
-		if x.endAfter {
-			x.finish("", 0)
-		} else {
-			x.step = x.resume
-		}
+		x.step = x.resume
 		return nil
 	}
 	x.await = awaitNothing
@@ -669,7 +676,7 @@ func (x *Session) nextPart(ctx context.Context, value string) error {
 		}
 		x.parts = nil
 		if t.Due > 0 && t.Status != TicketCancelled {
-			x.message("PAIEMENT PARTIEL", []string{"TICKET " + t.Ref, "RESTE DÛ " + FormatCents(t.Due)}, true)
+			x.end("PAIEMENT PARTIEL", "TICKET "+t.Ref, "RESTE DÛ "+FormatCents(t.Due))
 			return nil
 		}
 		// Paid in full meanwhile: the done step the part was offered at.

@@ -328,8 +328,15 @@
 
   function done(m) {
     screen = null;
+    if (!m.title) {
+      // Nothing to show: idle at once, whatever timeout_s says.
+      idle();
+      return;
+    }
     clearScreen("done");
-    ui.title.textContent = m.title || "";
+    ui.title.textContent = m.title;
+    // The gateway's own ends say why: "Aucun ticket", "pour la table 9".
+    ui.lines.textContent = (m.lines || []).join("\n");
     if (m.timeout_s > 0) {
       screenTimer = setTimeout(idle, m.timeout_s * 1000);
     }
