@@ -544,7 +544,11 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 		return err
 	}
 	x.ticket = &t
-	cols := x.term.PrinterCols
+	cols := x.term.ReceiptCols()
+	if cols == 0 { // no printer: nothing to print on
+		x.step++
+		return nil
+	}
 	moreParts := x.moreParts()
 	for _, what := range st.Print {
 		var lines []string

@@ -6,13 +6,15 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/passerelle/passerelle/gateway"
 )
 
 // The printer widths accepted. Terminal printers are 24 to 48 columns wide in
 // practice; below 24 a receipt's amounts and labels no longer fit together.
 const (
-	MinCols = 24
-	MaxCols = 64
+	MinCols = gateway.MinPrinterCols
+	MaxCols = gateway.MaxPrinterCols
 )
 
 // ErrWidth is returned for a printer width outside MinCols..MaxCols.

@@ -147,3 +147,63 @@ func TestEngineEndsOnDone(t *testing.T) {
 
 var _ = context.Background
 var _ = gateway.ScreenMenu
+
+// pairWith pairs a new terminal whose hello is changed by edit.
+func (e *env) pairWith(t testing.TB, edit func(h map[string]any)) *term {
+	t.Helper()
+	h := hello("pairing_code", e.code(t))
+	edit(h)
+	c := e.connect(t)
+	c.send(h)
+	w := c.expect("welcome")
+	c.id, c.name, c.token = w.TerminalID, w.Name, w.Token
+	return c
+}
+
+// widest is the longest print line, in characters.
+func widest(jobs [][]string) int {
+	n := 0
+	for _, lines := range jobs {
+		for _, l := range lines {
+			n = max(n, len([]rune(l)))
+		}
+	}
+	return n
+}
+
+// A printer narrower than a receipt can be laid out for (24 columns), or
+// wider than it is useful (64), gets its receipts at the nearest width it
+// can take: the terminal is not refused for its printer.
+func TestPrinterWidthsOutOfRange(t *testing.T) {
+	for _, tc := range []struct{ cols, want int }{{20, 24}, {80, 64}} {
+		e := newEnv(t, envOptions{})
+		e.post(t, note("1253", "5"))
+		c := e.pairWith(t, func(h map[string]any) { h["printer"] = map[string]int{"cols": tc.cols} })
+		c.table("5")
+		c.answer("full")
+		jobs, end := c.approve(c.expectPay(5350))
+		if len(jobs) != 2 || end.Title != "PAIEMENT ACCEPTÉ" {
+			t.Fatalf("printer of %d columns: %d print jobs, then %s", tc.cols, len(jobs), end)
+		}
+		if w := widest(jobs); w != tc.want {
+			t.Errorf("printer of %d columns: receipts %d columns wide, want %d", tc.cols, w, tc.want)
+		}
+		// And again with its token: not locked out either.
+		e.reconnect(t, c)
+	}
+}
+
+// A terminal that says no printer (hello without printer) gets no print
+// job: the print steps are skipped.
+func TestNoPrinterNoPrintJobs(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tk := e.post(t, note("1253", "5"))
+	c := e.pairWith(t, func(h map[string]any) { delete(h, "printer") })
+	c.table("5")
+	c.answer("full")
+	jobs, end := c.approve(c.expectPay(5350))
+	if len(jobs) != 0 || end.Type != "done" || end.Title != "PAIEMENT ACCEPTÉ" {
+		t.Fatalf("terminal without a printer: %d print jobs, then %s", len(jobs), end)
+	}
+	e.checkTicket(t, tk.ID, gateway.TicketPaid, 5350, 0)
+}
