@@ -105,13 +105,13 @@ type Session struct {
 	term Terminal
 	send func(Message)
 
-	sc       *Scenario
-	step     int
-	vars     map[string]string
-	ticket   *Ticket
-	screen   Screen
-	await    awaiting
-	resume   int  // the step to go on with once the message is acknowledged
+	sc     *Scenario
+	step   int
+	vars   map[string]string
+	ticket *Ticket
+	screen Screen
+	await  awaiting
+	resume int // the step to go on with once the message is acknowledged
 
 	// What the waiter chose to pay. Until chosen is set there is no
 	// amount, whatever amount holds, and pay takes what is due: no value
