@@ -133,6 +133,10 @@ func (s *Sessions) New(t Terminal, send func(Message)) *Session {
 	return &Session{s: s, term: t, send: send}
 }
 
+// Renamed tells the session its terminal's new name: the next key pressed
+// looks up the terminal's keys by it, and the next payment records it.
+func (x *Session) Renamed(name string) { x.term.Name = name }
+
 // Idle reports whether no scenario runs.
 func (x *Session) Idle() bool { return x.sc == nil }
 

@@ -214,7 +214,9 @@ func (s *Terminals) seen(ctx context.Context, t *Terminal, h Hello) error {
 	})
 }
 
-// Rename gives a terminal the name the manager wants.
+// Rename gives a terminal the name the manager wants. The terminal.renamed
+// event tells its connection, which goes by the new name at once: the
+// terminal's own keys and its payments' name follow it.
 func (s *Terminals) Rename(ctx context.Context, nameOrID, newName string) (Terminal, error) {
 	if msg := CheckText(newName, 1, MaxTerminalField); msg != "" {
 		return Terminal{}, &ValidationError{Fields: []FieldError{{Field: "name", Message: msg}}}
@@ -224,8 +226,10 @@ func (s *Terminals) Rename(ctx context.Context, nameOrID, newName string) (Termi
 		return t, err
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
-		t, err = tx.RenameTerminal(ctx, t.ID, newName)
-		return err
+		if t, err = tx.RenameTerminal(ctx, t.ID, newName); err != nil {
+			return err
+		}
+		return appendTerminalEvent(ctx, tx, EventTerminalRenamed, &t, s.now().UTC())
 	})
 	return t, err
 }

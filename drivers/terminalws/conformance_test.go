@@ -207,3 +207,73 @@ func TestNoPrinterNoPrintJobs(t *testing.T) {
 	}
 	e.checkTicket(t, tk.ID, gateway.TicketPaid, 5350, 0)
 }
+
+// A terminal renamed while connected goes by its new name at once: its
+// own keys (scenarios.yaml's terminals:, by name) and the name its
+// payments record, without reconnecting.
+func TestRenameAppliesAtOnce(t *testing.T) {
+	e := newEnv(t, envOptions{unlimited: true, scenarios: `
+keys:
+  F1: general
+  F2: payer
+terminals:
+  "Terminal bar":
+    F1: bar
+scenarios:
+  general:
+    title: G
+    steps:
+      - step: message
+        title: GENERAL
+      - step: done
+        title: FIN
+  bar:
+    title: B
+    steps:
+      - step: message
+        title: BAR
+      - step: done
+        title: FIN
+  payer:
+    title: P
+    steps:
+      - step: pick_ticket
+        title: Tickets
+      - step: pay
+      - step: done
+        title: FIN
+`})
+	tk := e.post(t, bill("1", "4", 1200))
+	c := e.pair(t)
+	c.start("F1")
+	if m := c.expectScreen("message"); m.Title != "GENERAL" {
+		t.Fatalf("before the rename: %s", m)
+	}
+	c.send(map[string]string{"type": "cancel", "screen_id": c.screen.ScreenID})
+
+	if _, err := e.terminals.Rename(context.Background(), c.id, "Terminal bar"); err != nil {
+		t.Fatal(err)
+	}
+	// The rename reaches the connection through the event log, as a
+	// revocation does: press the key until the bar's scenario starts.
+	deadline := time.Now().Add(wait)
+	for {
+		c.start("F1")
+		m := c.expectScreen("message")
+		c.send(map[string]string{"type": "cancel", "screen_id": m.ScreenID})
+		if m.Title == "BAR" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("F1 still starts %s after the rename, want BAR", m.Title)
+		}
+	}
+	c.start("F2")
+	c.expectScreen("menu")
+	c.answer(tk.ID)
+	pay := c.expectPay(1200)
+	p, err := e.payments.Get(context.Background(), pay.PaymentID)
+	if err != nil || p.Terminal != "Terminal bar" {
+		t.Fatalf("payment recorded for terminal %q (%v), want the new name", p.Terminal, err)
+	}
+}

@@ -2,7 +2,6 @@ package terminalws
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -340,8 +339,12 @@ func (h *Hub) Health() error {
 func (h *Hub) dispatch(evs []gateway.Event) {
 	var ids []string
 	for _, e := range evs {
-		if e.Type == gateway.EventTerminalRevoked {
+		switch e.Type {
+		case gateway.EventTerminalRevoked:
 			h.revoked(e)
+			continue
+		case gateway.EventTerminalRenamed:
+			h.renamed(e)
 			continue
 		}
 		if e.TicketID == "" || !changesScreens(e.Type) {
@@ -365,12 +368,19 @@ func (h *Hub) dispatch(evs []gateway.Event) {
 }
 
 func (h *Hub) revoked(e gateway.Event) {
-	var v struct {
-		TerminalID string `json:"terminal_id"`
-	}
-	if json.Unmarshal(e.Data, &v) == nil {
+	if v, err := gateway.ParseTerminalEvent(e); err == nil {
 		if c := h.conn(v.TerminalID); c != nil {
 			c.close("terminal revoked")
+		}
+	}
+}
+
+// renamed gives a connected terminal its new name at once (its keys and
+// payments go by it), rather than at its next connection.
+func (h *Hub) renamed(e gateway.Event) {
+	if v, err := gateway.ParseTerminalEvent(e); err == nil {
+		if c := h.conn(v.TerminalID); c != nil {
+			c.rename(v.Name)
 		}
 	}
 }
