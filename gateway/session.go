@@ -789,6 +789,37 @@ func (x *Session) TicketsChanged(ctx context.Context, ticketIDs []string) error 
 		x.send(x.screen)
 	case x.await == awaitChoice && x.ticket != nil && (ticketIDs == nil || slices.Contains(ticketIDs, x.ticket.ID)):
 		return x.showTicket(ctx, &x.sc.Steps[x.step])
+	case x.onTicketInput() && (ticketIDs == nil || slices.Contains(ticketIDs, x.ticket.ID)):
+		return x.ticketUnderInput(ctx)
 	}
 	return nil
+}
+
+// onTicketInput reports whether the screen shown asks for a number from
+// the ticket screen: how many parts, another amount, a tip. The number is
+// for the ticket as shown then.
+func (x *Session) onTicketInput() bool {
+	switch x.await {
+	case awaitParts, awaitAmount, awaitTip:
+		return x.ticket != nil
+	}
+	return false
+}
+
+// ticketUnderInput follows a change to the ticket while the waiter types a
+// number for it. A change to what is due, or to its status, brings the
+// ticket screen back, refreshed, or ends the scenario if the ticket is
+// cancelled or paid: the number being typed was for the old amount. A
+// change that leaves those (a payment started elsewhere) keeps the input.
+func (x *Session) ticketUnderInput(ctx context.Context) error {
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	if t.Due == x.ticket.Due && t.Total == x.ticket.Total && t.Status == x.ticket.Status {
+		return nil
+	}
+	x.clearAmount()
+	x.await = awaitNothing
+	return x.showTicket(ctx, &x.sc.Steps[x.step])
 }

@@ -3,6 +3,7 @@ package terminalws_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
@@ -275,5 +276,65 @@ scenarios:
 	p, err := e.payments.Get(context.Background(), pay.PaymentID)
 	if err != nil || p.Terminal != "Terminal bar" {
 		t.Fatalf("payment recorded for terminal %q (%v), want the new name", p.Terminal, err)
+	}
+}
+
+// update posts a ticket the till has already sent, changed.
+func (e *env) update(t testing.TB, in gateway.TicketInput) {
+	t.Helper()
+	body, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/tickets", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.tillKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("POST ticket: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST ticket again: status %d", resp.StatusCode)
+	}
+}
+
+// The input screens asked from the ticket screen (parts, amount, tip)
+// follow the ticket as the ticket screen does: a change to what is due
+// brings the ticket screen back, refreshed (the number typed would be
+// for the old amount); a ticket cancelled or paid meanwhile ends the
+// scenario on a done that says so.
+func TestInputScreensFollowTheTicket(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.post(t, note("1253", "5"))
+	c := e.pair(t)
+	c.table("5")
+	c.answer("amount")
+	in := c.expectScreen("input")
+
+	more := note("1253", "5")
+	more.Lines = append(more.Lines, gateway.Line{Label: "CAFÉ", Qty: 1, UnitPrice: 250, VATRate: 1000})
+	more.Total += 250
+	e.update(t, more)
+	s := c.expectScreen("ticket")
+	if *s.Due != 5600 || s.ScreenID == in.ScreenID {
+		t.Fatalf("after the ticket changed under the amount screen: %s, want the ticket screen due 56,00", s)
+	}
+	c.answer("amount")
+	c.expectScreen("input")
+	c.answer("5600")
+	c.expectPay(5600)
+
+	tk := e.post(t, bill("77", "6", 3000))
+	other := e.pair(t)
+	other.table("6")
+	other.answer("split")
+	other.expectScreen("input")
+	e.cancel(t, tk.ID)
+	if end := other.expect("done"); end.Title != "Ticket annulé" {
+		t.Fatalf("ticket cancelled under the parts screen: got %s", end)
 	}
 }
