@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/passerelle/passerelle/drivers/terminalws"
 	"github.com/passerelle/passerelle/gateway"
 )
 
@@ -145,9 +150,6 @@ func TestEngineEndsOnDone(t *testing.T) {
 	c.start("F2")
 	c.expectScreen("input")
 }
-
-var _ = context.Background
-var _ = gateway.ScreenMenu
 
 // pairWith pairs a new terminal whose hello is changed by edit.
 func (e *env) pairWith(t testing.TB, edit func(h map[string]any)) *term {
@@ -336,5 +338,38 @@ func TestInputScreensFollowTheTicket(t *testing.T) {
 	e.cancel(t, tk.ID)
 	if end := other.expect("done"); end.Title != "Ticket annulé" {
 		t.Fatalf("ticket cancelled under the parts screen: got %s", end)
+	}
+}
+
+// The terminal protocol is spoken under its subprotocol only: an upgrade
+// that offers none, or only others, is refused with 400 before it is a
+// WebSocket, saying which one to offer. One that offers it among others
+// gets it.
+func TestSubprotocolRequired(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/ws/terminal"
+	for _, offered := range [][]string{nil, {"chat.v2"}, {"passerelle.v2"}} {
+		d := websocket.Dialer{Subprotocols: offered, HandshakeTimeout: wait}
+		ws, resp, err := d.Dial(url, nil)
+		if err == nil {
+			ws.Close()
+			t.Fatalf("offering %q: connected with subprotocol %q, want the upgrade refused", offered, ws.Subprotocol())
+		}
+		if resp == nil || resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("offering %q: %v, want 400", offered, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(body), terminalws.Subprotocol) {
+			t.Errorf("offering %q: the refusal says %q, not which subprotocol to offer", offered, body)
+		}
+	}
+	d := websocket.Dialer{Subprotocols: []string{"chat.v2", terminalws.Subprotocol}, HandshakeTimeout: wait}
+	ws, _, err := d.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("offering it among others: %v", err)
+	}
+	defer ws.Close()
+	if ws.Subprotocol() != terminalws.Subprotocol {
+		t.Errorf("subprotocol %q", ws.Subprotocol())
 	}
 }

@@ -144,6 +144,13 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-origin WebSocket refused", http.StatusForbidden)
 		return
 	}
+	// The upgrader would connect a client that offers no subprotocol, or
+	// only others, without one: a client of another protocol, or of
+	// another version of this one, that would then misread every frame.
+	if websocket.IsWebSocketUpgrade(r) && !slices.Contains(websocket.Subprotocols(r), Subprotocol) {
+		http.Error(w, "the terminal protocol needs the WebSocket subprotocol "+Subprotocol+" (Sec-WebSocket-Protocol)", http.StatusBadRequest)
+		return
+	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
