@@ -246,7 +246,11 @@ func applyResult(p *Payment, r Result, now time.Time) {
 	}
 	p.Card, p.AuthCode, p.TransactionRef = r.Card, r.AuthCode, r.TransactionRef
 	p.MerchantID, p.TerminalID, p.Receipt = r.MerchantID, r.TerminalID, r.Receipt
-	p.CompletedAt = &now
+	p.CompletedAt, p.BankAt = &now, nil
+	if !r.At.IsZero() {
+		at := r.At.UTC()
+		p.BankAt = &at
+	}
 }
 
 func eventForStatus(st PaymentStatus) string {

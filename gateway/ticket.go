@@ -177,6 +177,11 @@ type Payment struct {
 	Deadline       time.Time     `json:"deadline"`
 	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
 	ResolvedBy     string        `json:"resolved_by,omitempty"` // "manager" when resolved by hand
+
+	// BankAt is when the bank made the transaction, as the terminal's
+	// result said (its at, with a zone); nil if it did not say. The bank
+	// ticket prints it, else CompletedAt, the gateway's time of receipt.
+	BankAt *time.Time `json:"-"`
 }
 
 // Final reports whether the payment has its outcome.

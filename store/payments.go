@@ -11,15 +11,15 @@ import (
 )
 
 const paymentColumns = `id, ticket_id, device_id, terminal, requested, amount, tip, currency, status, card,
-	auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at, resolved_by`
+	auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at, resolved_by, bank_at`
 
 func scanPayment(row scanner) (gateway.Payment, error) {
 	var p gateway.Payment
 	var status, receipt, created, deadline string
-	var card, completed *string
+	var card, completed, bankAt *string
 	err := row.Scan(&p.ID, &p.TicketID, &p.DeviceID, &p.Terminal, &p.Requested, &p.Amount, &p.Tip, &p.Currency,
 		&status, &card, &p.AuthCode, &p.TransactionRef, &p.MerchantID, &p.TerminalID, &receipt,
-		&created, &deadline, &completed, &p.ResolvedBy)
+		&created, &deadline, &completed, &p.ResolvedBy, &bankAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, gateway.ErrNotFound
 	}
@@ -48,6 +48,13 @@ func scanPayment(row scanner) (gateway.Payment, error) {
 			return p, err
 		}
 		p.CompletedAt = &at
+	}
+	if bankAt != nil {
+		at, err := parseTime(*bankAt)
+		if err != nil {
+			return p, err
+		}
+		p.BankAt = &at
 	}
 	return p, nil
 }
@@ -121,7 +128,7 @@ func paymentArgs(p *gateway.Payment) ([]any, error) {
 	}
 	return []any{p.TicketID, p.DeviceID, p.Terminal, p.Requested, p.Amount, p.Tip, p.Currency, string(p.Status),
 		card, p.AuthCode, p.TransactionRef, p.MerchantID, p.TerminalID, string(rb), formatTime(p.CreatedAt),
-		formatTime(p.Deadline), completed, p.ResolvedBy, p.ID}, nil
+		formatTime(p.Deadline), completed, p.ResolvedBy, optTimeArg(p.BankAt), p.ID}, nil
 }
 
 // InsertPayment implements gateway.Tx.
@@ -132,7 +139,7 @@ func (t *txn) InsertPayment(_ context.Context, p *gateway.Payment) error {
 	}
 	_, err = t.exec(`INSERT INTO payments (ticket_id, device_id, terminal, requested, amount, tip, currency, status,
 		card, auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at,
-		resolved_by, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		resolved_by, bank_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert payment: %w", err)
 	}
@@ -147,8 +154,8 @@ func (t *txn) UpdatePayment(_ context.Context, p *gateway.Payment) error {
 	}
 	_, err = t.exec(`UPDATE payments SET ticket_id = ?, device_id = ?, terminal = ?, requested = ?, amount = ?,
 		tip = ?, currency = ?, status = ?, card = ?, auth_code = ?, transaction_ref = ?, merchant_id = ?,
-		terminal_id = ?, receipt = ?, created_at = ?, deadline = ?, completed_at = ?, resolved_by = ?
-		WHERE id = ?`, args...)
+		terminal_id = ?, receipt = ?, created_at = ?, deadline = ?, completed_at = ?, resolved_by = ?,
+		bank_at = ? WHERE id = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("store: update payment %s: %w", p.ID, err)
 	}

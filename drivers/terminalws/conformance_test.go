@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -371,5 +372,51 @@ func TestSubprotocolRequired(t *testing.T) {
 	defer ws.Close()
 	if ws.Subprotocol() != terminalws.Subprotocol {
 		t.Errorf("subprotocol %q", ws.Subprotocol())
+	}
+}
+
+// dateLine is the bank ticket's line of its date, trimmed.
+func dateLine(t testing.TB, lines []string) string {
+	t.Helper()
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "LE ") {
+			return l
+		}
+	}
+	t.Fatalf("no date on the bank ticket %q", lines)
+	return ""
+}
+
+// The bank ticket shows when the bank made the transaction: the result's
+// at, a time with its zone, printed in the shop's; the gateway's time of
+// receipt only when at is missing or has no zone. Its duplicata shows
+// the same, however late the result came.
+func TestBankTicketShowsTheBankTime(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for i, tc := range []struct{ at, want string }{
+		{"2026-11-25T17:30:00+01:00", "LE 25/11/26 17:30:00"},  // the terminal's clock, in Paris
+		{"2026-11-25T16:31:05.250Z", "LE 25/11/26 17:31:05"},   // in UTC
+		{"2026-11-25T17:30:00", "LE 25/11/26 19:45:02"},        // no zone: the time of receipt
+		{"", "LE 25/11/26 19:45:02"},                           // none: the time of receipt
+		{"2026-11-25T17:30:00+01:00 ", "LE 25/11/26 19:45:02"}, // not RFC 3339
+		{"2026-11-25T18:45:02+00:00", "LE 25/11/26 19:45:02"},  // the same instant
+	} {
+		tk := e.post(t, bill(fmt.Sprint("B", i), "", 1000))
+		c := e.pair(t)
+		c.start("F1")
+		c.expectScreen("menu")
+		c.answer(tk.ID)
+		c.expectScreen("ticket")
+		c.answer("full")
+		pay := c.expectPay(1000)
+		r := approved(pay)
+		r.At = tc.at
+		jobs, _ := c.approveWith(pay, r)
+		if len(jobs) != 1 {
+			t.Fatalf("at %q: %d print jobs", tc.at, len(jobs))
+		}
+		if got := dateLine(t, jobs[0]); got != tc.want {
+			t.Errorf("at %q: the bank ticket says %q, want %q", tc.at, got, tc.want)
+		}
 	}
 }
