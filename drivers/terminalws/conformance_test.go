@@ -420,3 +420,32 @@ func TestBankTicketShowsTheBankTime(t *testing.T) {
 		}
 	}
 }
+
+// A masked card number is printed whole on one line, on the note and on
+// the bank ticket, at 24 columns too: split, "####" above "#### 5743" no
+// longer reads as a card number.
+func TestMaskedPANNeverSplit(t *testing.T) {
+	for _, pan := range []string{"#### #### #### 5743", "4970 10## #### #### 5743", "497010-######-5743"} {
+		e := newEnv(t, envOptions{})
+		e.post(t, note("1253", "5"))
+		c := e.pairWith(t, func(h map[string]any) { h["printer"] = map[string]int{"cols": 24} })
+		c.table("5")
+		c.answer("full")
+		pay := c.expectPay(5350)
+		r := approved(pay)
+		r.Card.MaskedPAN = pan
+		jobs, _ := c.approveWith(pay, r)
+		if len(jobs) != 2 {
+			t.Fatalf("%d print jobs", len(jobs))
+		}
+		for i, what := range []string{"bank ticket", "note"} {
+			whole := false
+			for _, l := range jobs[i] {
+				whole = whole || strings.Contains(l, pan) || strings.Contains(l, strings.NewReplacer(" ", "", "-", "").Replace(pan))
+			}
+			if !whole {
+				t.Errorf("%s at 24 columns splits the card number %q:\n%s", what, pan, strings.Join(jobs[i], "\n"))
+			}
+		}
+	}
+}
