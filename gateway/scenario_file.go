@@ -578,13 +578,14 @@ var stepFields = map[StepKind][]string{
 	StepShowTicket: {"title", "choices"},
 	StepPay:        {"label"},
 	StepPrint:      {"print"},
+	StepReprint:    {"print"},
 	StepMessage:    {"title", "lines", "timeout_s"},
 	StepDone:       {"title", "timeout_s"},
 }
 
 var stepKinds = []string{
 	string(StepPickTicket), string(StepInput), string(StepLookup), string(StepShowTicket),
-	string(StepPay), string(StepPrint), string(StepMessage), string(StepDone),
+	string(StepPay), string(StepPrint), string(StepReprint), string(StepMessage), string(StepDone),
 }
 
 // inputMax is the longest answer each variable may take: what the rest of
@@ -709,6 +710,11 @@ func (p *scenarioParser) step(n *yaml.Node) (Step, bool) {
 		}
 	case StepPrint:
 		st.Print = r.list("print", []string{PrintBank, PrintNote})
+	case StepReprint:
+		st.Print = []string{PrintBank, PrintNote}
+		if r.has("print") {
+			st.Print = r.list("print", []string{PrintBank, PrintNote})
+		}
 	case StepMessage:
 		st.Title = r.title(true)
 		st.Lines = r.messageLines()

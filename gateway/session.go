@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,6 +226,8 @@ func (x *Session) exec(ctx context.Context, st *Step) error {
 		return x.pay(ctx, st)
 	case StepPrint:
 		return x.print(ctx, st)
+	case StepReprint:
+		return x.reprint(ctx, st)
 	case StepMessage:
 		x.resume = x.step + 1
 		x.show(Screen{Kind: ScreenMessage, Title: st.Title, Lines: st.Lines, TimeoutS: st.TimeoutS}, awaitMessage)
@@ -572,6 +575,72 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 	}
 	x.step++
 	return nil
+}
+
+// reprint prints again the receipts of the terminal's last approved
+// payment, marked DUPLICATA: a terminal that reconnected during a payment
+// printed nothing for it, and a client may ask for another copy. It ends
+// the scenario when there is nothing to print, or nothing to print on.
+func (x *Session) reprint(ctx context.Context, st *Step) error {
+	cols := x.term.ReceiptCols()
+	if cols == 0 {
+		x.end("Pas d'imprimante")
+		return nil
+	}
+	p, err := x.s.store.LastApprovedPayment(ctx, x.term.ID)
+	if errors.Is(err, ErrNotFound) {
+		x.end("Rien à réimprimer", "aucun paiement accepté")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	jobs, err := x.s.Duplicata(ctx, p, st.Print, cols)
+	if err != nil {
+		return fmt.Errorf("scenario %s line %d: %w", x.sc.Name, st.Line, err)
+	}
+	for _, lines := range jobs {
+		x.printSeq++
+		x.send(PrintJob{Type: "print", JobID: fmt.Sprintf("prn_%s_%d", x.term.ID, x.printSeq), Lines: lines, Cut: true})
+	}
+	x.step++
+	return nil
+}
+
+// DuplicataTitle heads every receipt printed again.
+const DuplicataTitle = "DUPLICATA"
+
+// Duplicata lays out again, for a cols-wide printer, the receipts of an
+// approved payment that what names (bank, note), each headed DUPLICATA:
+// the bank ticket as first printed (the bank's time, the card's
+// references), the note of its ticket as it stands now. For the reprint
+// step and the admin page's reprint.
+func (s *Sessions) Duplicata(ctx context.Context, p Payment, what []string, cols int) ([][]string, error) {
+	if p.Status != PaymentApproved {
+		return nil, Conflict("payment %s is %s: only an approved payment has receipts", p.ID, p.Status)
+	}
+	var jobs [][]string
+	for _, w := range what {
+		var lines []string
+		var err error
+		switch w {
+		case PrintBank:
+			lines, err = s.printer.BankTicket(p, cols)
+		case PrintNote:
+			var t Ticket
+			if t, err = s.store.Ticket(ctx, p.TicketID); err == nil {
+				lines, err = s.printer.Note(t, cols)
+			}
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("duplicata of payment %s: %w", p.ID, err)
+		}
+		head := strings.Repeat(" ", max(cols-len(DuplicataTitle), 0)/2) + DuplicataTitle
+		jobs = append(jobs, append([]string{head, ""}, lines...))
+	}
+	return jobs, nil
 }
 
 // moreParts reports whether a split has parts left after the one paid.

@@ -98,6 +98,12 @@ func (s *Store) Payment(ctx context.Context, id string) (gateway.Payment, error)
 	return scanPayment(s.db.QueryRowContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE id = ?", id))
 }
 
+// LastApprovedPayment implements gateway.Store.
+func (s *Store) LastApprovedPayment(ctx context.Context, deviceID string) (gateway.Payment, error) {
+	return scanPayment(s.db.QueryRowContext(ctx, "SELECT "+paymentColumns+` FROM payments
+		WHERE device_id = ? AND status = 'approved' ORDER BY completed_at DESC, id DESC LIMIT 1`, deviceID))
+}
+
 // PaymentsInProgress implements gateway.Store.
 func (s *Store) PaymentsInProgress(ctx context.Context) ([]gateway.Payment, error) {
 	return queryPayments(ctx, s.db, "status IN ('pending', 'unknown')")

@@ -449,3 +449,105 @@ func TestMaskedPANNeverSplit(t *testing.T) {
 		}
 	}
 }
+
+// prints collects the print jobs up to the next screen or done, which it
+// returns, answering printed.
+func (c *term) prints() ([][]string, msg) {
+	c.t.Helper()
+	var jobs [][]string
+	for {
+		m := c.next()
+		switch m.Type {
+		case "print":
+			jobs = append(jobs, m.Lines)
+			c.send(map[string]string{"type": "printed", "job_id": m.JobID})
+		case "screen", "done":
+			return jobs, m
+		default:
+			c.t.Fatalf("got %s among print jobs", m)
+		}
+	}
+}
+
+// checkDuplicata fails unless jobs are the bank ticket and the note of
+// ticket 1253 paid by the brief's card at 17:30:00 Paris time, each
+// headed DUPLICATA.
+func checkDuplicata(t *testing.T, jobs [][]string) {
+	t.Helper()
+	if len(jobs) != 2 {
+		t.Fatalf("%d print jobs, want the bank ticket and the note", len(jobs))
+	}
+	for _, lines := range jobs {
+		if strings.TrimSpace(lines[0]) != "DUPLICATA" {
+			t.Errorf("a reprint headed %q, want DUPLICATA", lines[0])
+		}
+	}
+	if got := dateLine(t, jobs[0]); got != "LE 25/11/26 17:30:00" {
+		t.Errorf("duplicata of the bank ticket dated %q, want the bank's time", got)
+	}
+	bank, note := strings.Join(jobs[0], "\n"), strings.Join(jobs[1], "\n")
+	if !strings.Contains(bank, "AUTO : 185568") || !strings.Contains(bank, "53,50 EUR") {
+		t.Errorf("bank ticket duplicata:\n%s", bank)
+	}
+	if !strings.Contains(note, "NOTE N° 1253") || !strings.Contains(note, "CB #####5743") {
+		t.Errorf("note duplicata:\n%s", note)
+	}
+}
+
+// A terminal that lost its connection during the payment printed nothing
+// for it: once the result is settled on reconnection, its duplicata key
+// (F4 in the default scenarios, a reprint step) prints the bank ticket
+// and the note again, marked DUPLICATA, the bank ticket as the bank dated
+// it. The admin page's reprint sends the same to the terminal.
+func TestReprintAfterReconnect(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOptions{})
+	e.post(t, note("1253", "5"))
+	c := e.pair(t)
+
+	c.start("F4")
+	if end := c.expect("done"); end.Title != "Rien à réimprimer" {
+		t.Fatalf("nothing paid yet: got %s", end)
+	}
+
+	c.table("5")
+	c.answer("full")
+	pay := c.expectPay(5350)
+	c.drop()
+	waitUntil(t, "the terminal is offline", func() bool { return !e.hub.Online(c.id) })
+	if ok, err := e.hub.Reprint(ctx, pay.PaymentID); err == nil {
+		t.Fatalf("reprint of a pending payment: %v, %v; want refused", ok, err)
+	}
+	c = e.reconnect(t, c)
+	if r := c.expect("status_request"); r.PaymentID != pay.PaymentID {
+		t.Fatalf("status_request for %s", r.PaymentID)
+	}
+	r := approved(pay)
+	r.At = "2026-11-25T17:30:00+01:00" // the card; the result reaches the gateway at 19:45
+	c.send(r)
+	c.expect("ack")
+
+	c.start("F4")
+	jobs, end := c.prints()
+	if end.Type != "done" || end.Title != "DUPLICATA IMPRIMÉ" {
+		t.Fatalf("after the reprint: %s", end)
+	}
+	checkDuplicata(t, jobs)
+
+	// From the admin page: to the terminal that took it, while connected.
+	if ok, err := e.hub.Reprint(ctx, pay.PaymentID); !ok || err != nil {
+		t.Fatalf("reprint from the admin page: %v, %v", ok, err)
+	}
+	var admin [][]string
+	for len(admin) < 2 {
+		m := c.expect("print")
+		admin = append(admin, m.Lines)
+		c.send(map[string]string{"type": "printed", "job_id": m.JobID})
+	}
+	checkDuplicata(t, admin)
+	c.drop()
+	waitUntil(t, "the terminal is offline", func() bool { return !e.hub.Online(c.id) })
+	if ok, err := e.hub.Reprint(ctx, pay.PaymentID); ok || err != nil {
+		t.Fatalf("reprint with the terminal gone: %v, %v; want not sent, no error", ok, err)
+	}
+}

@@ -18,7 +18,8 @@ type conn struct {
 	h    *Hub
 	ws   *websocket.Conn
 	addr string
-	term gateway.Terminal
+	term gateway.Terminal // the loop's; its Name changes on a rename
+	cols int              // receipts' width: set by the handshake, then read by any goroutine
 
 	out     chan any               // to the writer
 	in      chan []byte            // from the reader
@@ -214,7 +215,7 @@ func (c *conn) handshake(ctx context.Context) bool {
 		c.sendError(err)
 		return false
 	}
-	c.term = term
+	c.term, c.cols = term, term.ReceiptCols()
 	c.sendMsg(welcomeMsg{Type: "welcome", TerminalID: term.ID, Name: term.Name, Token: token})
 	c.h.c.Log.Info("terminal connected", "terminal", term.Name, "id", term.ID, "addr", c.addr, "paired", token != "")
 	return true

@@ -243,6 +243,35 @@ func (h *Hub) Abort(ctx context.Context, paymentID string) (bool, error) {
 	return true, nil
 }
 
+// Reprint prints again, marked DUPLICATA, the receipts of an approved
+// payment (its bank ticket and its ticket's note) on the terminal that took
+// it. It reports whether that terminal was connected to print them.
+func (h *Hub) Reprint(ctx context.Context, paymentID string) (bool, error) {
+	p, err := h.c.Payments.Get(ctx, paymentID)
+	if err != nil {
+		return false, err
+	}
+	if p.Status != gateway.PaymentApproved {
+		return false, gateway.Conflict("payment %s is %s: only an approved payment has receipts", p.ID, p.Status)
+	}
+	c := h.conn(p.DeviceID)
+	if c == nil {
+		return false, nil
+	}
+	if c.cols == 0 {
+		return false, gateway.Conflict("terminal %s has no printer", p.Terminal)
+	}
+	jobs, err := h.c.Sessions.Duplicata(ctx, p, []string{gateway.PrintBank, gateway.PrintNote}, c.cols)
+	if err != nil {
+		return false, err
+	}
+	for _, lines := range jobs {
+		c.sendMsg(gateway.PrintJob{Type: "print", JobID: gateway.NewID("prn", time.Now()), Lines: lines, Cut: true})
+	}
+	h.c.Log.Info("receipts printed again", "payment", p.ID, "terminal", p.Terminal)
+	return true, nil
+}
+
 // Run follows the event log to refresh terminals' screens and disconnect
 // revoked terminals, and expires payments left pending by terminals that
 // went away. A failed read of the log is retried, with backoff, while the
