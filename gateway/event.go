@@ -36,11 +36,28 @@ const (
 	// event streams, which follow its events only, see it and end. It is
 	// not sent to tills: it carries no ticket.
 	EventTillRevoked = "till.revoked"
+	EventTerminalRenamed = "terminal.renamed"
 )
 
 // ForTills reports whether tills receive events of this type.
 func ForTills(typ string) bool {
-	return typ != EventTerminalPaired && typ != EventTerminalRevoked && typ != EventTillRevoked
+	return typ != EventTerminalPaired && typ != EventTerminalRevoked && typ != EventTerminalRenamed && typ != EventTillRevoked
+}
+
+// TerminalEvent is what a terminal event says: which terminal, and its
+// name as of the event.
+type TerminalEvent struct {
+	TerminalID string `json:"terminal_id"`
+	Name       string `json:"name"`
+}
+
+// ParseTerminalEvent reads a terminal event's data.
+func ParseTerminalEvent(e Event) (TerminalEvent, error) {
+	var v TerminalEvent
+	if err := json.Unmarshal(e.Data, &v); err != nil {
+		return v, fmt.Errorf("gateway: event %d: %w", e.Seq, err)
+	}
+	return v, nil
 }
 
 // Event is one entry of the append-only event log. Seq is gapless and

@@ -295,7 +295,11 @@ func applyResult(p *Payment, r Result, now time.Time) {
 	}
 	p.Card, p.AuthCode, p.TransactionRef = r.Card, r.AuthCode, r.TransactionRef
 	p.MerchantID, p.TerminalID, p.Receipt = r.MerchantID, r.TerminalID, r.Receipt
-	p.CompletedAt, p.ReportedAt = &now, &now
+	p.CompletedAt, p.ReportedAt, p.BankAt = &now, &now, nil
+	if !r.At.IsZero() {
+		at := r.At.UTC()
+		p.BankAt = &at
+	}
 }
 
 func eventForStatus(st PaymentStatus) string {

@@ -97,7 +97,7 @@ func (l *ledger) pairTerminal(t *testing.T, serial string) gateway.Terminal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	term, _, err := l.terminals.Connect(ctx, "10.0.0.1", gateway.Hello{Serial: serial, PairingCode: code})
+	term, _, err := l.terminals.Connect(ctx, "10.0.0.1", gateway.Hello{Serial: serial, PairingCode: code, PrinterCols: 32})
 	if err != nil {
 		t.Fatalf("pair: %v", err)
 	}

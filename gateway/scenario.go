@@ -40,6 +40,10 @@ const (
 	StepPay StepKind = "pay"
 	// StepPrint prints the bank ticket, the note, or both.
 	StepPrint StepKind = "print"
+	// StepReprint prints again, marked DUPLICATA, the receipts of the
+	// terminal's last approved payment: its bank ticket, its ticket's
+	// note, or both (the default).
+	StepReprint StepKind = "reprint"
 	// StepMessage shows lines for TimeoutS seconds.
 	StepMessage StepKind = "message"
 	// StepDone ends the scenario with a title and returns to idle.
@@ -93,7 +97,7 @@ type Step struct {
 	// pay
 	Label string // shown by the terminal during the card step: "DÉBIT"
 
-	// print
+	// print, reprint
 	Print []string // bank, note
 
 	// message, done

@@ -578,13 +578,14 @@ var stepFields = map[StepKind][]string{
 	StepShowTicket: {"title", "choices"},
 	StepPay:        {"label"},
 	StepPrint:      {"print"},
+	StepReprint:    {"print"},
 	StepMessage:    {"title", "lines", "timeout_s"},
 	StepDone:       {"title", "timeout_s"},
 }
 
 var stepKinds = []string{
 	string(StepPickTicket), string(StepInput), string(StepLookup), string(StepShowTicket),
-	string(StepPay), string(StepPrint), string(StepMessage), string(StepDone),
+	string(StepPay), string(StepPrint), string(StepReprint), string(StepMessage), string(StepDone),
 }
 
 // inputMax is the longest answer each variable may take: what the rest of
@@ -709,6 +710,11 @@ func (p *scenarioParser) step(n *yaml.Node) (Step, bool) {
 		}
 	case StepPrint:
 		st.Print = r.list("print", []string{PrintBank, PrintNote})
+	case StepReprint:
+		st.Print = []string{PrintBank, PrintNote}
+		if r.has("print") {
+			st.Print = r.list("print", []string{PrintBank, PrintNote})
+		}
 	case StepMessage:
 		st.Title = r.title(true)
 		st.Lines = r.messageLines()
@@ -1011,25 +1017,11 @@ type ScenarioFile struct {
 	lastErr atomic.Pointer[errBox]
 
 	mu       sync.Mutex // serialises polls and saves
-	seen     fileStamp  // the content last looked at, taken or refused
-	settling fileStamp  // a change seen at the last poll, not yet read
+	seen     [32]byte   // the hash of the content last looked at, taken or refused
+	settling [32]byte   // of a change seen at the last poll, not yet taken
 }
 
 type errBox struct{ err error }
-
-// fileStamp is what we know of the file as last read.
-type fileStamp struct {
-	mod    time.Time
-	size   int64
-	hash   [32]byte
-	readAt time.Time
-}
-
-// mtimeSlack covers file systems whose modification times are coarse (FAT:
-// 2 s): a file changed again within the same tick keeps its mtime and,
-// possibly, its size, so a file modified that recently is read and hashed
-// again rather than trusted.
-const mtimeSlack = 2 * time.Second
 
 // NewScenarioFile loads the scenarios file at path, first writing the
 // built-in defaults there if there is none. A file that does not parse is an
@@ -1045,7 +1037,7 @@ func NewScenarioFile(path string, log *slog.Logger) (*ScenarioFile, error) {
 		}
 		log.Info("scenarios file created with the defaults", "path", path)
 	}
-	fi, data, err := readScenarioFile(path)
+	data, err := readScenarioFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -1053,7 +1045,7 @@ func NewScenarioFile(path string, log *slog.Logger) (*ScenarioFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.seen = fileStamp{mod: fi.ModTime(), size: fi.Size(), hash: contentHash(data), readAt: time.Now()}
+	f.seen = contentHash(data)
 	f.cur.Store(&set)
 	f.lastErr.Store(&errBox{})
 	log.Info("scenarios loaded", "path", path, "scenarios", len(set.Scenarios))
@@ -1093,10 +1085,7 @@ func (f *ScenarioFile) Save(data []byte) error {
 	if err := writeFileAtomic(f.path, data, perm); err != nil {
 		return err
 	}
-	f.seen = fileStamp{hash: contentHash(data), readAt: time.Now()}
-	if fi, err := os.Stat(f.path); err == nil {
-		f.seen.mod, f.seen.size = fi.ModTime(), fi.Size()
-	}
+	f.seen, f.settling = contentHash(data), [32]byte{}
 	f.cur.Store(&set)
 	f.lastErr.Store(&errBox{})
 	f.log.Info("scenarios saved", "path", f.path, "scenarios", len(set.Scenarios))
@@ -1123,39 +1112,31 @@ func (f *ScenarioFile) Run(ctx context.Context) error {
 
 // poll reloads the file if its content changed. Polling rather than file
 // system notifications: editors replace files in ways (rename over, write in
-// place, network shares) that notifications miss, and a stat a second costs
-// nothing.
+// place, network shares) that notifications miss. The content is read and
+// hashed at every poll (the file is small): a modification time and a size
+// prove nothing, since a file put back with cp -p, rsync -t or touch -r
+// keeps an old time, and a coarse clock (FAT: 2 s) keeps the same one.
 func (f *ScenarioFile) poll() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fi, err := os.Stat(f.path)
+	data, err := readScenarioFile(f.path)
 	if err != nil {
-		f.seen = fileStamp{}
-		f.refuse(fmt.Errorf("gateway: scenarios %s: %w (the scenarios in service are kept)", f.path, err))
-		return
-	}
-	same := fi.ModTime().Equal(f.seen.mod) && fi.Size() == f.seen.size
-	if same && f.seen.readAt.Sub(fi.ModTime()) > mtimeSlack {
-		return
-	}
-	if !same && (!fi.ModTime().Equal(f.settling.mod) || fi.Size() != f.settling.size) {
-		// Being written, perhaps (an editor writing in place): read it
-		// once it has stayed the same for a whole poll, not half-written.
-		f.settling = fileStamp{mod: fi.ModTime(), size: fi.Size()}
-		return
-	}
-	fi, data, err := readScenarioFile(f.path)
-	if err != nil {
-		f.seen = fileStamp{}
+		f.seen, f.settling = [32]byte{}, [32]byte{}
 		f.refuse(fmt.Errorf("%w (the scenarios in service are kept)", err))
 		return
 	}
-	stamp := fileStamp{mod: fi.ModTime(), size: fi.Size(), hash: contentHash(data), readAt: time.Now()}
-	changed := stamp.hash != f.seen.hash
-	f.seen = stamp
-	if !changed {
+	hash := contentHash(data)
+	if hash == f.seen {
+		f.settling = [32]byte{}
 		return
 	}
+	if hash != f.settling {
+		// Being written, perhaps (an editor writing in place): take it
+		// once it has stayed the same for a whole poll, not half-written.
+		f.settling = hash
+		return
+	}
+	f.seen, f.settling = hash, [32]byte{}
 	set, err := f.parse(data)
 	if err != nil {
 		f.refuse(err)
@@ -1183,24 +1164,19 @@ func (f *ScenarioFile) parse(data []byte) (ScenarioSet, error) {
 	return set, err
 }
 
-// readScenarioFile reads path, stat first: a change between the two then
-// shows at the next poll. Reading stops past the size limit, which the
-// parser then reports.
-func readScenarioFile(path string) (os.FileInfo, []byte, error) {
+// readScenarioFile reads path. Reading stops past the size limit, which
+// the parser then reports.
+func readScenarioFile(path string) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("gateway: scenarios: %w", err)
+		return nil, fmt.Errorf("gateway: scenarios: %w", err)
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("gateway: scenarios: %w", err)
-	}
 	data, err := io.ReadAll(io.LimitReader(fh, MaxScenarioFileSize+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("gateway: scenarios %s: %w", path, err)
+		return nil, fmt.Errorf("gateway: scenarios %s: %w", path, err)
 	}
-	return fi, data, nil
+	return data, nil
 }
 
 // writeFileAtomic writes data to path so that a crash leaves either the old

@@ -1,5 +1,7 @@
 package gateway
 
+import "encoding/json"
+
 // What a scenario sends to its terminal. The JSON shapes are those of the
 // terminal protocol; the driver sends them as they are.
 
@@ -21,7 +23,8 @@ const (
 )
 
 // Screen is one screen for the terminal to show; it answers with the
-// screen's ID.
+// screen's ID. A field a kind does not use is left out of its JSON; a
+// field it uses is always there, even empty or zero (see MarshalJSON).
 type Screen struct {
 	Type     string     `json:"type"`
 	ScreenID string     `json:"screen_id"`
@@ -40,6 +43,35 @@ type Screen struct {
 
 // MessageType implements Message.
 func (Screen) MessageType() string { return "screen" }
+
+// screenJSON is a Screen as sent. Its fields below the embedded one shadow
+// theirs, for the kinds that always carry them.
+type screenJSON struct {
+	plainScreen
+	Items    *[]MenuItem `json:"items,omitempty"`
+	TimeoutS *int        `json:"timeout_s,omitempty"`
+}
+
+type plainScreen Screen // without MarshalJSON
+
+// MarshalJSON writes a menu with its items, "items":[] when it has none
+// (a list emptied by a change is still the list, and a ticket posted next
+// shows on it), and a message screen with its timeout_s, 0 included: 0
+// waits for a key, which a missing field would not say.
+func (s Screen) MarshalJSON() ([]byte, error) {
+	w := screenJSON{plainScreen: plainScreen(s)}
+	switch s.Kind {
+	case ScreenMenu:
+		items := s.Items
+		if items == nil {
+			items = []MenuItem{}
+		}
+		w.Items = &items
+	case ScreenMessage:
+		w.TimeoutS = &s.TimeoutS
+	}
+	return json.Marshal(w)
+}
 
 // PayRequest asks the terminal to run a card payment.
 type PayRequest struct {
@@ -66,12 +98,15 @@ type PrintJob struct {
 // MessageType implements Message.
 func (PrintJob) MessageType() string { return "print" }
 
-// Done ends the scenario: the terminal shows Title, then returns to idle.
+// Done ends the scenario: the terminal shows Title (and Lines under it,
+// as on a message screen) for TimeoutS seconds, 0 until a key is pressed,
+// then returns to idle. It is not answered.
 type Done struct {
-	Type     string `json:"type"`
-	ScreenID string `json:"screen_id"`
-	Title    string `json:"title"`
-	TimeoutS int    `json:"timeout_s"`
+	Type     string   `json:"type"`
+	ScreenID string   `json:"screen_id"`
+	Title    string   `json:"title"`
+	Lines    []string `json:"lines,omitempty"`
+	TimeoutS int      `json:"timeout_s"`
 }
 
 // MessageType implements Message.

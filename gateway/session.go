@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,14 +106,13 @@ type Session struct {
 	term Terminal
 	send func(Message)
 
-	sc       *Scenario
-	step     int
-	vars     map[string]string
-	ticket   *Ticket
-	screen   Screen
-	await    awaiting
-	endAfter bool // the message shown ends the scenario
-	resume   int  // else the step to go on with once it is acknowledged
+	sc     *Scenario
+	step   int
+	vars   map[string]string
+	ticket *Ticket
+	screen Screen
+	await  awaiting
+	resume int // the step to go on with once the message is acknowledged
 
 	// What the waiter chose to pay. Until chosen is set there is no
 	// amount, whatever amount holds, and pay takes what is due: no value
@@ -133,6 +133,10 @@ type Session struct {
 func (s *Sessions) New(t Terminal, send func(Message)) *Session {
 	return &Session{s: s, term: t, send: send}
 }
+
+// Renamed tells the session its terminal's new name: the next key pressed
+// looks up the terminal's keys by it, and the next payment records it.
+func (x *Session) Renamed(name string) { x.term.Name = name }
 
 // Idle reports whether no scenario runs.
 func (x *Session) Idle() bool { return x.sc == nil }
@@ -156,7 +160,7 @@ func (x *Session) ResultRefused(paymentID string) {
 		return
 	}
 	x.await = awaitNothing
-	x.message("PAIEMENT NON ENREGISTRÉ", []string{"VOIR LE RESPONSABLE"}, true)
+	x.end("PAIEMENT NON ENREGISTRÉ", "VOIR LE RESPONSABLE")
 }
 
 // Start begins the scenario that key starts on this terminal.
@@ -195,7 +199,7 @@ func (x *Session) run(ctx context.Context) error {
 			return x.offerNextPart(ctx)
 		}
 		if x.step >= len(x.sc.Steps) {
-			x.finish("", 0)
+			x.finish("", nil, 0)
 			return nil
 		}
 		st := &x.sc.Steps[x.step]
@@ -222,11 +226,13 @@ func (x *Session) exec(ctx context.Context, st *Step) error {
 		return x.pay(ctx, st)
 	case StepPrint:
 		return x.print(ctx, st)
+	case StepReprint:
+		return x.reprint(ctx, st)
 	case StepMessage:
-		x.endAfter, x.resume = false, x.step+1
+		x.resume = x.step + 1
 		x.show(Screen{Kind: ScreenMessage, Title: st.Title, Lines: st.Lines, TimeoutS: st.TimeoutS}, awaitMessage)
 	case StepDone:
-		x.finish(st.Title, st.TimeoutS)
+		x.finish(st.Title, nil, st.TimeoutS)
 	default:
 		return fmt.Errorf("scenario %s line %d: unknown step %q", x.sc.Name, st.Line, st.Kind)
 	}
@@ -248,16 +254,24 @@ func (x *Session) show(sc Screen, a awaiting) {
 	x.send(sc)
 }
 
-// message shows a message; when the terminal acknowledges it the scenario
-// ends (end) or resumes at x.step.
-func (x *Session) message(title string, lines []string, end bool) {
-	x.endAfter, x.resume = end, x.step
+// message shows a message; once the terminal acknowledges it the
+// scenario resumes at x.step.
+func (x *Session) message(title string, lines []string) {
+	x.resume = x.step
 	x.show(Screen{Kind: ScreenMessage, Title: title, Lines: lines, TimeoutS: 3}, awaitMessage)
 }
 
-func (x *Session) finish(title string, timeout int) {
+// end ends the scenario on what the engine has to say (no ticket, the
+// ticket cancelled, a payment refused): the spec's done, shown 3 s with
+// its lines, which the terminal does not answer. A message screen then a
+// done would end on a done with nothing to show.
+func (x *Session) end(title string, lines ...string) {
+	x.finish(title, lines, 3)
+}
+
+func (x *Session) finish(title string, lines []string, timeout int) {
 	x.screenSeq++
-	x.send(Done{Type: "done", ScreenID: "s" + strconv.Itoa(x.screenSeq), Title: title, TimeoutS: timeout})
+	x.send(Done{Type: "done", ScreenID: "s" + strconv.Itoa(x.screenSeq), Title: title, Lines: lines, TimeoutS: timeout})
 	x.reset()
 }
 
@@ -281,7 +295,7 @@ func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuer
 		if q.Table != "" {
 			lines = []string{"pour la table " + q.Table}
 		}
-		x.message("Aucun ticket", lines, true)
+		x.end("Aucun ticket", lines...)
 		return nil
 	}
 	x.show(Screen{Kind: ScreenMenu, Title: title, Items: items}, awaitPick)
@@ -358,7 +372,7 @@ func (x *Session) lookup(ctx context.Context, st *Step) error {
 	}
 	switch len(ts) {
 	case 0:
-		x.message("Aucun ticket", []string{lookupWhat(st.By, x.vars)}, true)
+		x.end("Aucun ticket", lookupWhat(st.By, x.vars))
 	case 1:
 		x.ticket = &ts[0]
 		x.step++
@@ -383,10 +397,10 @@ func (x *Session) showTicket(ctx context.Context, st *Step) error {
 	x.ticket = &t
 	switch {
 	case t.Status == TicketCancelled:
-		x.message("Ticket annulé", []string{"TICKET " + t.Ref}, true)
+		x.end("Ticket annulé", "TICKET "+t.Ref)
 		return nil
 	case t.Due <= 0:
-		x.message("Ticket réglé", []string{"TICKET " + t.Ref}, true)
+		x.end("Ticket réglé", "TICKET "+t.Ref)
 		return nil
 	}
 	title := st.Title
@@ -467,18 +481,18 @@ func (x *Session) pay(ctx context.Context, st *Step) error {
 		// on it: say what is due and ask again where it was chosen.
 		x.step = x.chosenAt
 		x.clearAmount()
-		x.message("MONTANT TROP ÉLEVÉ", []string{"RESTE DÛ " + FormatCents(t.Due)}, false)
+		x.message("MONTANT TROP ÉLEVÉ", []string{"RESTE DÛ " + FormatCents(t.Due)})
 		return nil
 	}
 	p, t, err := x.s.payments.Start(ctx, x.term, x.ticket.ID, x.amount, x.tip)
 	if b, ok := IsBusy(err); ok {
-		x.message("Ticket en cours de paiement sur "+b.Terminal, nil, true)
+		x.end("Ticket en cours de paiement sur " + b.Terminal)
 		return nil
 	}
 	var cerr *ConflictError
 	var verr *ValidationError
 	if errors.As(err, &cerr) || errors.As(err, &verr) {
-		x.message("Paiement impossible", []string{"TICKET " + x.ticket.Ref}, true)
+		x.end("Paiement impossible", "TICKET "+x.ticket.Ref)
 		return nil
 	}
 	if err != nil {
@@ -509,7 +523,11 @@ func (x *Session) Paid(ctx context.Context, p Payment) error {
 		}
 		x.step = x.choiceStep()
 		x.clearAmount()
-		x.message(title, nil, x.step < 0)
+		if x.step < 0 {
+			x.end(title)
+		} else {
+			x.message(title, nil)
+		}
 		return nil
 	}
 	x.step++
@@ -533,7 +551,11 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 		return err
 	}
 	x.ticket = &t
-	cols := x.term.PrinterCols
+	cols := x.term.ReceiptCols()
+	if cols == 0 { // no printer: nothing to print on
+		x.step++
+		return nil
+	}
 	moreParts := x.moreParts()
 	for _, what := range st.Print {
 		var lines []string
@@ -553,6 +575,72 @@ func (x *Session) print(ctx context.Context, st *Step) error {
 	}
 	x.step++
 	return nil
+}
+
+// reprint prints again the receipts of the terminal's last approved
+// payment, marked DUPLICATA: a terminal that reconnected during a payment
+// printed nothing for it, and a client may ask for another copy. It ends
+// the scenario when there is nothing to print, or nothing to print on.
+func (x *Session) reprint(ctx context.Context, st *Step) error {
+	cols := x.term.ReceiptCols()
+	if cols == 0 {
+		x.end("Pas d'imprimante")
+		return nil
+	}
+	p, err := x.s.store.LastApprovedPayment(ctx, x.term.ID)
+	if errors.Is(err, ErrNotFound) {
+		x.end("Rien à réimprimer", "aucun paiement accepté")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	jobs, err := x.s.Duplicata(ctx, p, st.Print, cols)
+	if err != nil {
+		return fmt.Errorf("scenario %s line %d: %w", x.sc.Name, st.Line, err)
+	}
+	for _, lines := range jobs {
+		x.printSeq++
+		x.send(PrintJob{Type: "print", JobID: fmt.Sprintf("prn_%s_%d", x.term.ID, x.printSeq), Lines: lines, Cut: true})
+	}
+	x.step++
+	return nil
+}
+
+// DuplicataTitle heads every receipt printed again.
+const DuplicataTitle = "DUPLICATA"
+
+// Duplicata lays out again, for a cols-wide printer, the receipts of an
+// approved payment that what names (bank, note), each headed DUPLICATA:
+// the bank ticket as first printed (the bank's time, the card's
+// references), the note of its ticket as it stands now. For the reprint
+// step and the admin page's reprint.
+func (s *Sessions) Duplicata(ctx context.Context, p Payment, what []string, cols int) ([][]string, error) {
+	if p.Status != PaymentApproved {
+		return nil, Conflict("payment %s is %s: only an approved payment has receipts", p.ID, p.Status)
+	}
+	var jobs [][]string
+	for _, w := range what {
+		var lines []string
+		var err error
+		switch w {
+		case PrintBank:
+			lines, err = s.printer.BankTicket(p, cols)
+		case PrintNote:
+			var t Ticket
+			if t, err = s.store.Ticket(ctx, p.TicketID); err == nil {
+				lines, err = s.printer.Note(t, cols)
+			}
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("duplicata of payment %s: %w", p.ID, err)
+		}
+		head := strings.Repeat(" ", max(cols-len(DuplicataTitle), 0)/2) + DuplicataTitle
+		jobs = append(jobs, append([]string{head, ""}, lines...))
+	}
+	return jobs, nil
 }
 
 // moreParts reports whether a split has parts left after the one paid.
@@ -628,11 +716,7 @@ func (x *Session) answer(ctx context.Context, value string) error {
 		return x.nextPart(ctx, value)
 	case awaitMessage:
 		x.await = awaitNothing
-		if x.endAfter {
-			x.finish("", 0)
-		} else {
-			x.step = x.resume
-		}
+		x.step = x.resume
 		return nil
 	}
 	x.await = awaitNothing
@@ -669,7 +753,7 @@ func (x *Session) nextPart(ctx context.Context, value string) error {
 		}
 		x.parts = nil
 		if t.Due > 0 && t.Status != TicketCancelled {
-			x.message("PAIEMENT PARTIEL", []string{"TICKET " + t.Ref, "RESTE DÛ " + FormatCents(t.Due)}, true)
+			x.end("PAIEMENT PARTIEL", "TICKET "+t.Ref, "RESTE DÛ "+FormatCents(t.Due))
 			return nil
 		}
 		// Paid in full meanwhile: the done step the part was offered at.
@@ -774,6 +858,37 @@ func (x *Session) TicketsChanged(ctx context.Context, ticketIDs []string) error 
 		x.send(x.screen)
 	case x.await == awaitChoice && x.ticket != nil && (ticketIDs == nil || slices.Contains(ticketIDs, x.ticket.ID)):
 		return x.showTicket(ctx, &x.sc.Steps[x.step])
+	case x.onTicketInput() && (ticketIDs == nil || slices.Contains(ticketIDs, x.ticket.ID)):
+		return x.ticketUnderInput(ctx)
 	}
 	return nil
+}
+
+// onTicketInput reports whether the screen shown asks for a number from
+// the ticket screen: how many parts, another amount, a tip. The number is
+// for the ticket as shown then.
+func (x *Session) onTicketInput() bool {
+	switch x.await {
+	case awaitParts, awaitAmount, awaitTip:
+		return x.ticket != nil
+	}
+	return false
+}
+
+// ticketUnderInput follows a change to the ticket while the waiter types a
+// number for it. A change to what is due, or to its status, brings the
+// ticket screen back, refreshed, or ends the scenario if the ticket is
+// cancelled or paid: the number being typed was for the old amount. A
+// change that leaves those (a payment started elsewhere) keeps the input.
+func (x *Session) ticketUnderInput(ctx context.Context) error {
+	t, err := x.s.store.Ticket(ctx, x.ticket.ID)
+	if err != nil {
+		return err
+	}
+	if t.Due == x.ticket.Due && t.Total == x.ticket.Total && t.Status == x.ticket.Status {
+		return nil
+	}
+	x.clearAmount()
+	x.await = awaitNothing
+	return x.showTicket(ctx, &x.sc.Steps[x.step])
 }

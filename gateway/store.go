@@ -21,6 +21,9 @@ type Store interface {
 
 	Payment(ctx context.Context, id string) (Payment, error)
 	PaymentsInProgress(ctx context.Context) ([]Payment, error)
+	// LastApprovedPayment is the terminal's approved payment recorded
+	// last (by the gateway's time of receipt), or ErrNotFound.
+	LastApprovedPayment(ctx context.Context, deviceID string) (Payment, error)
 
 	TillByKeyHash(ctx context.Context, hash []byte) (Till, error)
 	TillByName(ctx context.Context, name string) (Till, error)

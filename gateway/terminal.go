@@ -33,11 +33,30 @@ type Terminal struct {
 	TokenHash   []byte     `json:"-"`
 	DisplayCols int        `json:"display_cols"`
 	DisplayRows int        `json:"display_rows"`
-	PrinterCols int        `json:"printer_cols"`
+	PrinterCols int        `json:"printer_cols"` // as the terminal said; 0: no printer
 	Keys        []string   `json:"keys"`
 	PairedAt    time.Time  `json:"paired_at"`
 	LastSeen    *time.Time `json:"last_seen,omitempty"`
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+// The widths receipts are laid out for: below MinPrinterCols a receipt's
+// amounts and labels no longer fit together, past MaxPrinterCols lines are
+// only longer.
+const (
+	MinPrinterCols = 24
+	MaxPrinterCols = 64
+)
+
+// ReceiptCols is the width the terminal's receipts are laid out for: its
+// printer's, or the nearest one a receipt can take (a 20-column printer
+// gets 24-column lines, which it wraps; an 80-column one 64). 0 if it has
+// no printer: nothing is printed on it.
+func (t Terminal) ReceiptCols() int {
+	if t.PrinterCols <= 0 {
+		return 0
+	}
+	return min(max(t.PrinterCols, MinPrinterCols), MaxPrinterCols)
 }
 
 // Hello is what a terminal says of itself when it connects.
@@ -281,9 +300,6 @@ func applyHello(t *Terminal, h Hello) {
 		t.DisplayCols, t.DisplayRows = h.DisplayCols, h.DisplayRows
 	}
 	t.PrinterCols = h.PrinterCols
-	if t.PrinterCols == 0 {
-		t.PrinterCols = 32
-	}
 	if t.Keys == nil {
 		t.Keys = []string{}
 	}
@@ -306,7 +322,9 @@ func (s *Terminals) seen(ctx context.Context, t *Terminal, h Hello) error {
 	})
 }
 
-// Rename gives a terminal the name the manager wants.
+// Rename gives a terminal the name the manager wants. The terminal.renamed
+// event tells its connection, which goes by the new name at once: the
+// terminal's own keys and its payments' name follow it.
 func (s *Terminals) Rename(ctx context.Context, nameOrID, newName string) (Terminal, error) {
 	if msg := CheckText(newName, 1, MaxTerminalField); msg != "" {
 		return Terminal{}, &ValidationError{Fields: []FieldError{{Field: "name", Message: msg}}}
@@ -316,8 +334,10 @@ func (s *Terminals) Rename(ctx context.Context, nameOrID, newName string) (Termi
 		return t, err
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
-		t, err = tx.RenameTerminal(ctx, t.ID, newName)
-		return err
+		if t, err = tx.RenameTerminal(ctx, t.ID, newName); err != nil {
+			return err
+		}
+		return appendTerminalEvent(ctx, tx, EventTerminalRenamed, &t, s.now().UTC())
 	})
 	return t, err
 }
@@ -402,8 +422,10 @@ func (h Hello) Validate() error {
 	if h.DisplayRows < 0 || h.DisplayRows > 40 {
 		fe.add("display.rows", "must be between 1 and 40")
 	}
-	if h.PrinterCols != 0 && (h.PrinterCols < 24 || h.PrinterCols > 64) {
-		fe.add("printer.cols", "must be between 24 and 64")
+	// Any width is taken (see ReceiptCols): a terminal is not refused
+	// for its printer.
+	if h.PrinterCols < 0 {
+		fe.add("printer.cols", "must be 0 (no printer) or more")
 	}
 	if len(h.Keys) > 32 {
 		fe.add("keys", "at most 32 keys")

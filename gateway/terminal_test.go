@@ -34,7 +34,7 @@ func TestPairingCode(t *testing.T) {
 		t.Errorf("terminal %s, token %q", term.ID, token)
 	}
 	// Named after its serial, which the ledger's own terminal has already.
-	if term.Name != "Terminal A1 (2)" || term.PrinterCols != 32 || term.LastSeen == nil {
+	if term.Name != "Terminal A1 (2)" || term.PrinterCols != 0 || term.ReceiptCols() != 0 || term.LastSeen == nil {
 		t.Errorf("paired terminal %+v", term)
 	}
 	if _, _, err := l.terminals.Connect(ctx, "10.0.0.2", gateway.Hello{PairingCode: code}); !errors.Is(err, gateway.ErrUnauthorized) {
@@ -139,8 +139,9 @@ func TestHelloValidate(t *testing.T) {
 		{gateway.Hello{DisplayCols: 81}, "display.cols"},
 		{gateway.Hello{DisplayRows: -1}, "display.rows"},
 		{gateway.Hello{DisplayRows: 41}, "display.rows"},
-		{gateway.Hello{PrinterCols: 23}, "printer.cols"},
-		{gateway.Hello{PrinterCols: 65}, "printer.cols"},
+		{gateway.Hello{PrinterCols: 23}, ""}, // laid out at 24
+		{gateway.Hello{PrinterCols: 65}, ""}, // at 64
+		{gateway.Hello{PrinterCols: -1}, "printer.cols"},
 		{gateway.Hello{Keys: make([]string, 33)}, "keys"},
 		{gateway.Hello{Keys: []string{"F1", ""}}, "keys[1]"},
 	}

@@ -214,6 +214,11 @@ type Payment struct {
 	// Elapsed is the time the payment has been pending, as the last
 	// deadline sweep counted it on a monotonic clock (see Payments.Expire).
 	Elapsed time.Duration `json:"-"`
+
+	// BankAt is when the bank made the transaction, as the terminal's
+	// result said (its at, with a zone); nil if it did not say. The bank
+	// ticket prints it, else CompletedAt, the gateway's time of receipt.
+	BankAt *time.Time `json:"-"`
 }
 
 // Final reports whether the payment has its outcome.

@@ -13,16 +13,16 @@ import (
 
 const paymentColumns = `id, ticket_id, device_id, terminal, requested, amount, tip, currency, status, card,
 	auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at, resolved_by,
-	resolution, reported_at, review, elapsed_ms`
+	resolution, reported_at, review, elapsed_ms, bank_at`
 
 func scanPayment(row scanner) (gateway.Payment, error) {
 	var p gateway.Payment
 	var status, receipt, created, deadline, resolution string
-	var card, completed, reported *string
+	var card, completed, reported, bankAt *string
 	var elapsed int64
 	err := row.Scan(&p.ID, &p.TicketID, &p.DeviceID, &p.Terminal, &p.Requested, &p.Amount, &p.Tip, &p.Currency,
 		&status, &card, &p.AuthCode, &p.TransactionRef, &p.MerchantID, &p.TerminalID, &receipt,
-		&created, &deadline, &completed, &p.ResolvedBy, &resolution, &reported, &p.Review, &elapsed)
+		&created, &deadline, &completed, &p.ResolvedBy, &resolution, &reported, &p.Review, &elapsed, &bankAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, gateway.ErrNotFound
 	}
@@ -55,6 +55,9 @@ func scanPayment(row scanner) (gateway.Payment, error) {
 		p.CompletedAt = &at
 	}
 	if p.ReportedAt, err = optTime(reported); err != nil {
+		return p, err
+	}
+	if p.BankAt, err = optTime(bankAt); err != nil {
 		return p, err
 	}
 	return p, nil
@@ -99,6 +102,12 @@ func (s *Store) Payment(ctx context.Context, id string) (gateway.Payment, error)
 	return scanPayment(s.db.QueryRowContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE id = ?", id))
 }
 
+// LastApprovedPayment implements gateway.Store.
+func (s *Store) LastApprovedPayment(ctx context.Context, deviceID string) (gateway.Payment, error) {
+	return scanPayment(s.db.QueryRowContext(ctx, "SELECT "+paymentColumns+` FROM payments
+		WHERE device_id = ? AND status = 'approved' ORDER BY completed_at DESC, id DESC LIMIT 1`, deviceID))
+}
+
 // PaymentsInProgress implements gateway.Store.
 func (s *Store) PaymentsInProgress(ctx context.Context) ([]gateway.Payment, error) {
 	return queryPayments(ctx, s.db, "status IN ('pending', 'unknown')")
@@ -131,7 +140,7 @@ func paymentArgs(p *gateway.Payment) ([]any, error) {
 	return []any{p.TicketID, p.DeviceID, p.Terminal, p.Requested, p.Amount, p.Tip, p.Currency, string(p.Status),
 		card, p.AuthCode, p.TransactionRef, p.MerchantID, p.TerminalID, string(rb), formatTime(p.CreatedAt),
 		formatTime(p.Deadline), optTimeArg(p.CompletedAt), p.ResolvedBy, string(p.Resolution),
-		optTimeArg(p.ReportedAt), p.Review, p.Elapsed.Milliseconds(), p.ID}, nil
+		optTimeArg(p.ReportedAt), p.Review, p.Elapsed.Milliseconds(), optTimeArg(p.BankAt), p.ID}, nil
 }
 
 // InsertPayment implements gateway.Tx.
@@ -142,8 +151,8 @@ func (t *txn) InsertPayment(_ context.Context, p *gateway.Payment) error {
 	}
 	_, err = t.exec(`INSERT INTO payments (ticket_id, device_id, terminal, requested, amount, tip, currency, status,
 		card, auth_code, transaction_ref, merchant_id, terminal_id, receipt, created_at, deadline, completed_at,
-		resolved_by, resolution, reported_at, review, elapsed_ms, id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		resolved_by, resolution, reported_at, review, elapsed_ms, bank_at, id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert payment: %w", err)
 	}
@@ -159,7 +168,7 @@ func (t *txn) UpdatePayment(_ context.Context, p *gateway.Payment) error {
 	_, err = t.exec(`UPDATE payments SET ticket_id = ?, device_id = ?, terminal = ?, requested = ?, amount = ?,
 		tip = ?, currency = ?, status = ?, card = ?, auth_code = ?, transaction_ref = ?, merchant_id = ?,
 		terminal_id = ?, receipt = ?, created_at = ?, deadline = ?, completed_at = ?, resolved_by = ?,
-		resolution = ?, reported_at = ?, review = ?, elapsed_ms = ? WHERE id = ?`, args...)
+		resolution = ?, reported_at = ?, review = ?, elapsed_ms = ?, bank_at = ? WHERE id = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("store: update payment %s: %w", p.ID, err)
 	}

@@ -150,6 +150,35 @@ func TestReviewContradictedResolution(t *testing.T) {
 	}
 }
 
+// An approved payment whose terminal is connected gets a duplicata button;
+// pressing it asks the hub to print its receipts again on that terminal.
+func TestReprintPayment(t *testing.T) {
+	s := newShop(t)
+	b := s.busy()
+	c := s.setup()
+	paid, err := s.st.Ticket(t.Context(), b.paid.ID)
+	if err != nil || len(paid.Payments) != 1 {
+		t.Fatalf("paid ticket: %v", err)
+	}
+	pay := paid.Payments[0]
+	r := c.get("/payments")
+	r.want(t, http.StatusOK, "reprint-payment")
+	if !strings.Contains(r.body, `action="/payments/`+pay.ID+`/reprint"`) {
+		t.Errorf("no reprint for the approved payment of the connected terminal")
+	}
+	// The bar's two approvals; not the room's, whose terminal is offline.
+	if n := r.count("reprint-payment"); n != 2 {
+		t.Errorf("%d reprint buttons, want 2", n)
+	}
+	r = c.post("/payments/"+pay.ID+"/reprint", nil)
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(r.location(), "notice=pay.reprinted") {
+		t.Fatalf("reprint: %d to %s", r.StatusCode, r.location())
+	}
+	if !slices.Equal(s.hub.reprinted, []string{pay.ID}) {
+		t.Fatalf("hub asked to reprint %v", s.hub.reprinted)
+	}
+}
+
 func TestTerminalForms(t *testing.T) {
 	s := newShop(t)
 	b := s.busy()

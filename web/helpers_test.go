@@ -49,11 +49,12 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // hub stands in for the terminals' connections: which are online, and the
-// aborts asked.
+// aborts and reprints asked.
 type hub struct {
-	mu      sync.Mutex
-	online  map[string]bool
-	aborted []string
+	mu        sync.Mutex
+	online    map[string]bool
+	aborted   []string
+	reprinted []string
 }
 
 func (h *hub) OnlineIDs() []string {
@@ -78,6 +79,13 @@ func (h *hub) Abort(_ context.Context, paymentID string) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.aborted = append(h.aborted, paymentID)
+	return true, nil
+}
+
+func (h *hub) Reprint(_ context.Context, paymentID string) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reprinted = append(h.reprinted, paymentID)
 	return true, nil
 }
 

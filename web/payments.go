@@ -156,3 +156,23 @@ func (s *Server) abortPayment(w http.ResponseWriter, r *http.Request, q *req) er
 	redirect(w, r, "/payments", notice)
 	return nil
 }
+
+// reprintPayment prints an approved payment's receipts again on its
+// terminal: a client who lost the ticket, or a terminal that reconnected
+// during the payment and printed nothing.
+func (s *Server) reprintPayment(w http.ResponseWriter, r *http.Request, q *req) error {
+	if s.c.Hub == nil {
+		return gateway.ErrNotFound
+	}
+	sent, err := s.c.Hub.Reprint(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	notice := "pay.reprinted"
+	if !sent {
+		notice = "pay.reprint_offline"
+	}
+	s.c.Log.Info("payment receipts reprinted from the admin page", "payment", r.PathValue("id"), "sent", sent)
+	redirect(w, r, "/payments", notice)
+	return nil
+}

@@ -50,6 +50,10 @@ type Hub interface {
 	// Abort asks the terminal running a payment to stop it; it reports
 	// whether the terminal was connected to be asked.
 	Abort(ctx context.Context, paymentID string) (bool, error)
+	// Reprint prints an approved payment's receipts again, marked
+	// DUPLICATA, on the terminal that took it; it reports whether the
+	// terminal was connected to print them.
+	Reprint(ctx context.Context, paymentID string) (bool, error)
 }
 
 // Scenarios is the scenarios file; *gateway.ScenarioFile is one.
@@ -182,6 +186,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /payments/{id}/resolve", s.private(s.resolvePayment))
 	mux.Handle("POST /payments/{id}/abort", s.private(s.abortPayment))
 	mux.Handle("POST /payments/{id}/reviewed", s.private(s.reviewedPayment))
+	mux.Handle("POST /payments/{id}/reprint", s.private(s.reprintPayment))
 	mux.Handle("GET /terminals", s.private(s.terminals))
 	mux.Handle("POST /terminals/pair", s.private(s.pairTerminal))
 	mux.Handle("POST /terminals/{id}/rename", s.private(s.renameTerminal))

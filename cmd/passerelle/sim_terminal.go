@@ -654,12 +654,15 @@ func (r *termRunner) handle(m terminalsim.Message) {
 	case "print":
 		r.drawReceipt(m.Lines)
 	case "done":
-		title := m.Title
-		if title == "" && r.answered != nil && r.answered.Kind == gateway.ScreenMessage {
-			title = r.answered.Title // the message that ended the scenario: "Aucun ticket"
+		// The gateway's own ends carry their lines: "Aucun ticket", "pour
+		// la table 9".
+		text := strings.Join(append([]string{m.Title}, m.Lines...), " ")
+		r.cur, r.answered, r.running, r.ended, r.endText = nil, nil, false, "done", text
+		fmt.Fprintf(r.out, "\n== %s ==\n", m.Title)
+		for _, l := range m.Lines {
+			fmt.Fprintf(r.out, "   %s\n", l)
 		}
-		r.cur, r.answered, r.running, r.ended, r.endText = nil, nil, false, "done", title
-		fmt.Fprintf(r.out, "\n== %s ==\n   (scenario ended; the terminal is idle)\n", title)
+		fmt.Fprintln(r.out, "   (scenario ended; the terminal is idle)")
 	case "ack":
 		// A result sent again and asked for by the gateway is acked twice.
 		if m.PaymentID != r.lastAck {

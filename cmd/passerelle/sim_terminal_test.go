@@ -207,7 +207,7 @@ func TestSimTerminalTour(t *testing.T) {
 	// The connection drops after the card step: the result is sent once
 	// reconnected, and the table has nothing left to pay.
 	t8 := simPostTour(t, url, key, simTourTicket("1255", "8", 1000))
-	r = runSimTerminal(t, bin, "--url", url, "--state", state, "--script", "F2; 8; full; drop; F2; 8; ok")
+	r = runSimTerminal(t, bin, "--url", url, "--state", state, "--script", "F2; 8; full; drop; F2; 8")
 	if r.code != 0 || !strings.Contains(r.stdout, "reconnected") || !strings.Contains(r.stdout, "== Aucun ticket ==") {
 		t.Fatalf("drop run exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -215,9 +215,9 @@ func TestSimTerminalTour(t *testing.T) {
 		t.Errorf("ticket after the drop: %+v", tk)
 	}
 
-	// A script whose scenario does not end with done fails, saying why.
-	r = runSimTerminal(t, bin, "--url", url, "--state", state, "--script", "F2; 9; wait")
-	if r.code != 1 || !strings.Contains(r.stderr, `step 3 "wait": the gateway shows the message screen "Aucun ticket" (pour la table 9)`) {
+	// A script that answers a scenario the gateway ended fails, saying why.
+	r = runSimTerminal(t, bin, "--url", url, "--state", state, "--script", "F2; 9; ok")
+	if r.code != 1 || !strings.Contains(r.stderr, `step 3 "ok": the scenario has ended (Aucun ticket pour la table 9)`) {
 		t.Errorf("table 9: exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	// A used code on a fresh state file is refused, with what to do.

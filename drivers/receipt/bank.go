@@ -109,7 +109,7 @@ func BankTicket(b BankInput, cols int) ([]string, error) {
 	if b.AuthCode != "" {
 		s.center("AUTO : " + b.AuthCode)
 	}
-	optional(b.MaskedPAN)
+	optional(wholePAN(b.MaskedPAN, s.cols))
 	optional(b.TransactionRef)
 	s.blank()
 	s.center("MONTANT :")

@@ -8,7 +8,9 @@
 // A character that a printer draws two columns wide (CJK, emoji) still counts
 // as one: the protocol's widths are in characters.
 //
-// Text is wrapped on spaces, and a word longer than a whole line is cut. An
+// Text is wrapped on spaces, and a word longer than a whole line is cut. A
+// masked card number is never split: it goes whole on a line of its own if
+// need be, without its separators if it is wider than the paper. An
 // amount never is: it is printed whole and right-aligned at the end of its
 // label's last line, or on a line of its own when not even one word of the
 // label fits beside it. An amount wider than the paper is an error rather than

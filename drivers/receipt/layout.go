@@ -6,13 +6,15 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/passerelle/passerelle/gateway"
 )
 
 // The printer widths accepted. Terminal printers are 24 to 48 columns wide in
 // practice; below 24 a receipt's amounts and labels no longer fit together.
 const (
-	MinCols = 24
-	MaxCols = 64
+	MinCols = gateway.MinPrinterCols
+	MaxCols = gateway.MaxPrinterCols
 )
 
 // ErrWidth is returned for a printer width outside MinCols..MaxCols.
@@ -41,7 +43,25 @@ func (s *sheet) result() ([]string, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
+	for i, l := range s.lines {
+		s.lines[i] = strings.ReplaceAll(l, nbsp, " ")
+	}
 	return s.lines, nil
+}
+
+// nbsp binds the parts of a text that must stay on one line: wrap breaks
+// only at ordinary spaces, and result prints it as one.
+const nbsp = "\u00a0"
+
+// wholePAN returns a masked card number as one word that wrap never breaks,
+// for a line of width columns: "####" above "#### 5743" no longer reads
+// as a card number. One wider than the line loses its separators
+// ("4970 10## #### #### 5743" at 23 columns is "497010##########5743").
+func wholePAN(pan string, width int) string {
+	if runes(pan) > width {
+		pan = strings.NewReplacer(" ", "", "-", "").Replace(pan)
+	}
+	return strings.ReplaceAll(pan, " ", nbsp)
 }
 
 func (s *sheet) blank() {

@@ -132,7 +132,7 @@ func Note(n NoteInput, cols int) ([]string, error) {
 			if gateway.LooksLikePAN(c.MaskedPAN) {
 				return nil, fmt.Errorf("receipt: payment %s: card number is not masked", p.ID)
 			}
-			label = strings.TrimSpace(cmp.Or(c.Scheme, label) + " " + c.MaskedPAN)
+			label = strings.TrimSpace(cmp.Or(c.Scheme, label) + " " + wholePAN(c.MaskedPAN, s.cols-2))
 		}
 		s.row(label, FormatCents(p.Amount), 2)
 		if p.Tip != 0 {

@@ -17,12 +17,16 @@ type Printer struct {
 var _ gateway.ReceiptPrinter = Printer{}
 
 // BankTicket implements gateway.ReceiptPrinter: the client's copy of an
-// approved payment's bank ticket.
+// approved payment's bank ticket, dated when the bank made the
+// transaction: the terminal's time, else the gateway's time of receipt.
 func (p Printer) BankTicket(pay gateway.Payment, cols int) ([]string, error) {
 	in := BankInput{Shop: p.Shop.Name, MerchantID: pay.MerchantID, TerminalID: pay.TerminalID,
 		TransactionRef: pay.TransactionRef, AuthCode: pay.AuthCode, Amount: pay.Amount + pay.Tip,
 		Currency: pay.Currency, At: p.Now(), Location: p.Location, Kind: Debit, Copy: ClientCopy}
-	if pay.CompletedAt != nil {
+	switch {
+	case pay.BankAt != nil:
+		in.At = *pay.BankAt
+	case pay.CompletedAt != nil:
 		in.At = *pay.CompletedAt
 	}
 	if pay.Card != nil {

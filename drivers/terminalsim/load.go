@@ -201,8 +201,9 @@ type LoadReport struct {
 	Disconnects int           // connections lost during the run (each reconnected)
 	Scenarios   int           // scenarios that ended with done
 	Payments    int           // approved results the gateway acknowledged
-	// Messages counts the message screens shown, by title ("Aucun ticket",
-	// "Ticket en cours de paiement", ...), the terminal's name left out.
+	// Messages counts the message screens shown, and the scenarios the
+	// gateway ended without a payment (a done "Aucun ticket", "Ticket en
+	// cours de paiement", ...), by title, the terminal's name left out.
 	Messages map[string]int
 	// Errors counts the gateway's error codes, and the terminal's own
 	// failures (stalled: the gateway said nothing for StepTimeout).
@@ -399,6 +400,7 @@ func (w *worker) scenario(ctx context.Context) {
 		menuID   string    // the menu shown, to tell its refreshes
 		menuRefs map[string]bool
 		payID    string
+		paid     bool      // a payment of this scenario was acknowledged
 		sentAt   time.Time // when the result of payID left
 		heard    = time.Now()
 	)
@@ -474,9 +476,12 @@ func (w *worker) scenario(ctx context.Context) {
 				w.st.mu.Lock()
 				w.st.payments++
 				w.st.mu.Unlock()
-				payID = ""
+				payID, paid = "", true
 			}
 		case "done":
+			if !paid {
+				w.st.count(w.st.messages, messageTitle(m.Title))
+			}
 			w.st.mu.Lock()
 			w.st.scenarios++
 			w.st.mu.Unlock()

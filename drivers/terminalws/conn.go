@@ -18,14 +18,17 @@ type conn struct {
 	h    *Hub
 	ws   *websocket.Conn
 	addr string
-	term gateway.Terminal
+	term gateway.Terminal // the loop's; its Name changes on a rename
+	cols int              // receipts' width: set by the handshake, then read by any goroutine
 
-	out     chan any      // to the writer
-	in      chan []byte   // from the reader
-	changed chan string   // ticket IDs whose screens may need a refresh
-	missed  atomic.Bool   // changed was full: an ID was dropped
-	kick    chan struct{} // wakes the loop for a dropped ID
-	done    chan struct{} // closed when the connection ends
+	out     chan any               // to the writer
+	in      chan []byte            // from the reader
+	changed chan string            // ticket IDs whose screens may need a refresh
+	missed  atomic.Bool            // changed was full: an ID was dropped
+	kick    chan struct{}          // wakes the loop for a dropped ID
+	newName atomic.Pointer[string] // the terminal's name since a rename, for the loop
+	renamed chan struct{}          // wakes the loop for newName
+	done    chan struct{}          // closed when the connection ends
 	once    sync.Once
 	reason  string
 	sess    *gateway.Session
@@ -39,7 +42,7 @@ type conn struct {
 
 func newConn(h *Hub, ws *websocket.Conn, addr string) *conn {
 	return &conn{h: h, ws: ws, addr: addr, out: make(chan any, OutboxSize), in: make(chan []byte),
-		changed: make(chan string, 64), kick: make(chan struct{}, 1), done: make(chan struct{}),
+		changed: make(chan string, 64), kick: make(chan struct{}, 1), renamed: make(chan struct{}, 1), done: make(chan struct{}),
 		bucket: tokenBucket{rate: h.c.RateLimit, burst: h.c.RateBurst, tokens: h.c.RateBurst}}
 }
 
@@ -79,6 +82,16 @@ func (c *conn) ticketChanged(id string) {
 	}
 }
 
+// rename is called by the hub when the terminal is renamed; the loop, which
+// owns the session, applies it. It never blocks.
+func (c *conn) rename(name string) {
+	c.newName.Store(&name)
+	select {
+	case c.renamed <- struct{}{}:
+	default:
+	}
+}
+
 func (c *conn) run(ctx context.Context) {
 	wdone := make(chan struct{})
 	go func() {
@@ -97,6 +110,12 @@ func (c *conn) run(ctx context.Context) {
 	c.h.join(c)
 	defer c.h.leave(c)
 	c.sess = c.h.c.Sessions.New(c.term, func(m gateway.Message) { c.sendMsg(m) })
+	// A rename committed since hello read the terminal, but told before
+	// join, would be missed: read the name again, now that any later
+	// rename reaches this connection.
+	if t, err := c.h.c.Terminals.Find(ctx, c.term.ID); err == nil && t.Name != c.term.Name {
+		c.rename(t.Name)
+	}
 	c.askPending(ctx)
 	c.loop(ctx)
 	c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
@@ -116,6 +135,12 @@ func (c *conn) loop(ctx context.Context) {
 			c.refresh(ctx, c.moreChanged([]string{id}))
 		case <-c.kick:
 			c.refresh(ctx, c.moreChanged([]string{}))
+		case <-c.renamed:
+			if name := c.newName.Swap(nil); name != nil {
+				c.h.c.Log.Info("terminal renamed", "terminal", *name, "was", c.term.Name)
+				c.term.Name = *name
+				c.sess.Renamed(*name)
+			}
 		}
 		id := c.sess.Paying()
 		c.paying.Store(&id)
@@ -192,7 +217,7 @@ func (c *conn) handshake(ctx context.Context) bool {
 		c.sendError(err)
 		return false
 	}
-	c.term = term
+	c.term, c.cols = term, term.ReceiptCols()
 	c.sendMsg(welcomeMsg{Type: "welcome", TerminalID: term.ID, Name: term.Name, Token: token})
 	c.h.c.Log.Info("terminal connected", "terminal", term.Name, "id", term.ID, "addr", c.addr, "paired", token != "")
 	return true

@@ -2,7 +2,6 @@ package terminalws
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -148,6 +147,13 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-origin WebSocket refused", http.StatusForbidden)
 		return
 	}
+	// The upgrader would connect a client that offers no subprotocol, or
+	// only others, without one: a client of another protocol, or of
+	// another version of this one, that would then misread every frame.
+	if websocket.IsWebSocketUpgrade(r) && !slices.Contains(websocket.Subprotocols(r), Subprotocol) {
+		http.Error(w, "the terminal protocol needs the WebSocket subprotocol "+Subprotocol+" (Sec-WebSocket-Protocol)", http.StatusBadRequest)
+		return
+	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
@@ -237,6 +243,35 @@ func (h *Hub) Abort(ctx context.Context, paymentID string) (bool, error) {
 		return false, nil
 	}
 	c.sendMsg(paymentMsg{Type: "abort", PaymentID: p.ID})
+	return true, nil
+}
+
+// Reprint prints again, marked DUPLICATA, the receipts of an approved
+// payment (its bank ticket and its ticket's note) on the terminal that took
+// it. It reports whether that terminal was connected to print them.
+func (h *Hub) Reprint(ctx context.Context, paymentID string) (bool, error) {
+	p, err := h.c.Payments.Get(ctx, paymentID)
+	if err != nil {
+		return false, err
+	}
+	if p.Status != gateway.PaymentApproved {
+		return false, gateway.Conflict("payment %s is %s: only an approved payment has receipts", p.ID, p.Status)
+	}
+	c := h.conn(p.DeviceID)
+	if c == nil {
+		return false, nil
+	}
+	if c.cols == 0 {
+		return false, gateway.Conflict("terminal %s has no printer", p.Terminal)
+	}
+	jobs, err := h.c.Sessions.Duplicata(ctx, p, []string{gateway.PrintBank, gateway.PrintNote}, c.cols)
+	if err != nil {
+		return false, err
+	}
+	for _, lines := range jobs {
+		c.sendMsg(gateway.PrintJob{Type: "print", JobID: gateway.NewID("prn", time.Now()), Lines: lines, Cut: true})
+	}
+	h.c.Log.Info("receipts printed again", "payment", p.ID, "terminal", p.Terminal)
 	return true, nil
 }
 
@@ -343,8 +378,12 @@ func (h *Hub) Health() error {
 func (h *Hub) dispatch(evs []gateway.Event) {
 	var ids []string
 	for _, e := range evs {
-		if e.Type == gateway.EventTerminalRevoked {
+		switch e.Type {
+		case gateway.EventTerminalRevoked:
 			h.revoked(e)
+			continue
+		case gateway.EventTerminalRenamed:
+			h.renamed(e)
 			continue
 		}
 		if e.TicketID == "" || !changesScreens(e.Type) {
@@ -368,12 +407,19 @@ func (h *Hub) dispatch(evs []gateway.Event) {
 }
 
 func (h *Hub) revoked(e gateway.Event) {
-	var v struct {
-		TerminalID string `json:"terminal_id"`
-	}
-	if json.Unmarshal(e.Data, &v) == nil {
+	if v, err := gateway.ParseTerminalEvent(e); err == nil {
 		if c := h.conn(v.TerminalID); c != nil {
 			c.close("terminal revoked")
+		}
+	}
+}
+
+// renamed gives a connected terminal its new name at once (its keys and
+// payments go by it), rather than at its next connection.
+func (h *Hub) renamed(e gateway.Event) {
+	if v, err := gateway.ParseTerminalEvent(e); err == nil {
+		if c := h.conn(v.TerminalID); c != nil {
+			c.rename(v.Name)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package terminalws
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"sync"
 
 	"github.com/gorilla/websocket"
@@ -48,8 +50,8 @@ func (c *menuCache) encode(items []gateway.MenuItem) ([]byte, error) {
 	return b, nil
 }
 
-// writeMenu writes a screen with items: the screen's other fields, then
-// its items from the cache, last.
+// writeMenu writes a menu screen with items: the screen's JSON, its items
+// from the cache.
 func (c *menuCache) writeMenu(ws *websocket.Conn, sc gateway.Screen) error {
 	items, err := c.encode(sc.Items)
 	if err != nil {
@@ -60,12 +62,17 @@ func (c *menuCache) writeMenu(ws *websocket.Conn, sc gateway.Screen) error {
 	if err != nil {
 		return err
 	}
+	// A menu without items is written "items":[]. Those bytes can only be
+	// that name and its value: in a JSON string a quote is escaped.
+	i := bytes.Index(head, emptyItems)
+	if i < 0 {
+		return errors.New("terminalws: a menu's JSON without its items")
+	}
 	w, err := ws.NextWriter(websocket.TextMessage)
 	if err != nil {
 		return err
 	}
-	// head is an object: its closing brace makes way for the items.
-	for _, b := range [][]byte{head[:len(head)-1], []byte(`,"items":`), items, []byte("}")} {
+	for _, b := range [][]byte{head[:i], []byte(`"items":`), items, head[i+len(emptyItems):]} {
 		if _, err := w.Write(b); err != nil {
 			w.Close()
 			return err
@@ -73,3 +80,5 @@ func (c *menuCache) writeMenu(ws *websocket.Conn, sc gateway.Screen) error {
 	}
 	return w.Close()
 }
+
+var emptyItems = []byte(`"items":[]`)

@@ -71,7 +71,7 @@ func TestPairing(t *testing.T) {
 	t.Run("invalid hello", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		h := hello("pairing_code", e.code(t))
-		h["printer"] = map[string]int{"cols": 8}
+		h["display"] = map[string]int{"cols": 4, "rows": 8}
 		c := e.connect(t)
 		c.send(h)
 		c.expectError("invalid")

@@ -23,7 +23,7 @@
     screen: $("sim-screen"), title: $("sim-title"), lines: $("sim-lines"), items: $("sim-items"),
     error: $("sim-error"), card: $("sim-card"), cardText: $("sim-card-text"),
     approve: $("sim-approve"), decline: $("sim-decline"),
-    input: $("sim-input"), f1: $("sim-f1"), f2: $("sim-f2"), ok: $("sim-ok"), cancel: $("sim-cancel"),
+    input: $("sim-input"), f1: $("sim-f1"), f2: $("sim-f2"), f4: $("sim-f4"), ok: $("sim-ok"), cancel: $("sim-cancel"),
     receipts: $("sim-receipts"), noReceipt: $("sim-no-receipt"), log: $("sim-log")
   };
 
@@ -155,7 +155,7 @@
     ws = sock;
     sock.onopen = function () {
       var hello = { type: "hello", serial: serial, model: "web-sim", app_version: "passerelle-sim.js",
-        display: { cols: 16, rows: 8 }, printer: { cols: 32 }, keys: ["F1", "F2"] };
+        display: { cols: 16, rows: 8 }, printer: { cols: 32 }, keys: ["F1", "F2", "F4"] };
       if (code) {
         hello.pairing_code = code;
       } else {
@@ -328,8 +328,15 @@
 
   function done(m) {
     screen = null;
+    if (!m.title) {
+      // Nothing to show: idle at once, whatever timeout_s says.
+      idle();
+      return;
+    }
     clearScreen("done");
-    ui.title.textContent = m.title || "";
+    ui.title.textContent = m.title;
+    // The gateway's own ends say why: "Aucun ticket", "pour la table 9".
+    ui.lines.textContent = (m.lines || []).join("\n");
     if (m.timeout_s > 0) {
       screenTimer = setTimeout(idle, m.timeout_s * 1000);
     }
@@ -531,6 +538,7 @@
   ui.forget.addEventListener("click", forget);
   ui.f1.addEventListener("click", function () { key("F1"); });
   ui.f2.addEventListener("click", function () { key("F2"); });
+  ui.f4.addEventListener("click", function () { key("F4"); }); // duplicata
   ui.ok.addEventListener("click", ok);
   ui.cancel.addEventListener("click", cancel);
   ui.approve.addEventListener("click", function () { finishCard("approved"); });
