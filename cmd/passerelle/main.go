@@ -38,6 +38,7 @@ func commands() []command {
 		{"terminal", "pair and manage terminals: code, list, rename, revoke", terminalCommand},
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
 		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},
+		{"upstream", "sync to the hub: set, status, off", upstreamCommand},
 		{"sim", "simulators: sim till, sim terminal", simCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, version)

@@ -24,6 +24,7 @@ import (
 	"github.com/passerelle/passerelle/drivers/webhook"
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
+	"github.com/passerelle/passerelle/sync/upstream"
 	"github.com/passerelle/passerelle/web"
 )
 
@@ -113,13 +114,21 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		return err
 	}
 
+	upSettings := upstreamSettings(filepath.Join(data, gateway.ConfigFile))
+	syncState := upstreamState{store: st, settings: upSettings}
+	pusher := upstream.New(upstream.Config{Store: st, Events: events, Settings: upSettings, DataDir: data,
+		Location: func() *time.Location { return live.Config().Location() }, Log: log, Now: time.Now})
+
 	mux := http.NewServeMux()
 	hub.Register(mux)
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort,
 		Health: func(ctx context.Context) tillapi.Health {
-			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: "disabled"}
+			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: gateway.UpstreamDisabled}
 			if err := st.Ping(ctx); err != nil {
 				h.Status, h.Store = "degraded", "error"
+			}
+			if s, err := syncState.Status(ctx); err == nil {
+				h.Upstream = s.State
 			}
 			return h
 		}}).Register(mux)
@@ -151,7 +160,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		return err
 	}
 	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
-		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery},
+		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery}, Sync: syncState,
 		PairingLink: func(code string) string { return pairingLink(data, cfg, code) },
 		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
@@ -169,6 +178,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return hooks.Run(gctx) })
+	g.Go(func() error { return pusher.Run(gctx) })
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return scenarios.Run(gctx) })
 	g.Go(func() error { return events.WatchStore(gctx, storeWatch, log) })
