@@ -39,6 +39,7 @@ func commands() []command {
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
 		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},
 		{"upstream", "sync to the hub: set, status, off", upstreamCommand},
+		{"hub", "the upstream server: run, store, key", hubCommand},
 		{"sim", "simulators: sim till, sim terminal", simCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, version)

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/passerelle/passerelle/drivers/listener"
+	"github.com/passerelle/passerelle/sync/hub"
+)
+
+// hubDBFile is the hub's SQLite database in its data directory.
+const hubDBFile = "hub.db"
+
+const hubUsage = `usage: passerelle hub <command> [--data DIR] [--database URL]
+  run [--listen ADDR] [--no-tls]     serve the hub (default :8421, HTTPS)
+  store add NAME [--json]            a shop: its store_id and store key (shown once)
+  store list                         the shops, with their last sync
+  store revoke ID                    revoke a shop's key
+  key add NAME [--store ID] [--json] a web shop's key (--store) or a read key`
+
+func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, hubUsage)
+		return errUsage
+	}
+	fs := flag.NewFlagSet("hub "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("PASSERELLE_HUB_DATA", "./passerelle-hub-data"), "the hub's data directory (env PASSERELLE_HUB_DATA)")
+	database := fs.String("database", os.Getenv("PASSERELLE_HUB_DATABASE"), "database URL; default SQLite in DATA/hub.db (env PASSERELLE_HUB_DATABASE)")
+	listen := fs.String("listen", ":8421", "listen address (run)")
+	noTLS := fs.Bool("no-tls", false, "serve plain HTTP (run; behind a TLS proxy, or tests)")
+	asJSON := fs.Bool("json", false, "print JSON (store add, key add)")
+	storeID := fs.String("store", "", "the store of a web shop's key (key add)")
+	var operands []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return errUsage
+		}
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		operands, rest = append(operands, rest[0]), rest[1:]
+	}
+	db, err := openHubDB(ctx, *data, *database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch {
+	case args[0] == "run" && len(operands) == 0:
+		log := slog.New(slog.NewTextHandler(stderr, nil))
+		return runHub(ctx, db, *data, *listen, !*noTLS, log)
+	case args[0] == "store" && len(operands) == 2 && operands[0] == "add":
+		return hubStoreAdd(ctx, db, operands[1], *asJSON, stdout)
+	case args[0] == "store" && len(operands) == 1 && operands[0] == "list":
+		return hubStoreList(ctx, db, stdout)
+	case args[0] == "store" && len(operands) == 2 && operands[0] == "revoke":
+		if err := db.RevokeStore(ctx, operands[1]); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "revoked", operands[1])
+		return nil
+	case args[0] == "key" && len(operands) == 2 && operands[0] == "add":
+		key, err := db.AddKey(ctx, operands[1], *storeID)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]string{"key": key})
+		}
+		fmt.Fprintln(stdout, key)
+		return nil
+	}
+	fmt.Fprintln(stderr, hubUsage)
+	return errUsage
+}
+
+// openHubDB opens the hub's database: SQLite in the data directory unless
+// a URL names another.
+func openHubDB(ctx context.Context, data, database string) (*hub.DB, error) {
+	if database != "" {
+		if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+			return nil, errors.New("hub: PostgreSQL is not supported by this build yet (docs/sync.md); run without --database for SQLite")
+		}
+		return nil, fmt.Errorf("hub: --database must be a postgres:// URL")
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, fmt.Errorf("hub: data directory: %w", err)
+	}
+	return hub.Open(ctx, filepath.Join(data, hubDBFile), time.Now)
+}
+
+func runHub(ctx context.Context, db *hub.DB, data, listen string, useTLS bool, log *slog.Logger) error {
+	var cert *tls.Certificate
+	scheme, fingerprint := "http", ""
+	if useTLS {
+		c, err := listener.LoadOrCreateCert(data, hostNames(nil), time.Now())
+		if err != nil {
+			return err
+		}
+		cert, scheme, fingerprint = &c, "https", listener.Fingerprint(c)
+		log.Info("TLS certificate: shops pin it with upstream set --ca", "fingerprint", fingerprint,
+			"file", filepath.Join(data, listener.CertFile))
+	}
+	srv, err := listener.Listen(ctx, listen, cert, hub.NewServer(db, log).Handler(), log)
+	if err != nil {
+		return err
+	}
+	log.Info("passerelle hub started", "version", version, "url", openURL(scheme, srv.Addr()))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	err = g.Wait()
+	log.Info("passerelle hub stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func hubStoreAdd(ctx context.Context, db *hub.DB, name string, asJSON bool, stdout io.Writer) error {
+	s, key, err := db.AddStore(ctx, name)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]string{"store_id": s.ID, "key": key})
+	}
+	fmt.Fprintf(stdout, "store %q: store_id %s\nits store key, shown this once (passerelle upstream set --store %s --key-stdin):\n%s\n", s.Name, s.ID, s.ID, key)
+	return nil
+}
+
+func hubStoreList(ctx context.Context, db *hub.DB, stdout io.Writer) error {
+	stores, err := db.Stores(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STORE_ID\tNAME\tACKED_THROUGH\tLAST_SYNC\tSTATE")
+	for _, s := range stores {
+		last, state := "-", "active"
+		if s.LastSync != nil {
+			last = s.LastSync.Format(time.RFC3339)
+		}
+		if s.Revoked {
+			state = "revoked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.ID, s.Name, s.AckedThrough, last, state)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,173 @@
+// Package hub is the upstream server of spec/sync.md, `passerelle hub`:
+// shops push their event logs to it, exactly once each event, and head
+// office reads their stores and payments. This file is its SQLite
+// database: one file, WAL, synchronous=FULL (an acknowledged batch is on
+// disk), embedded numbered migrations, a newer schema refused.
+package hub
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// timeFormat is fixed-width so that stored times sort as text.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("hub: bad time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is the hub's database.
+type DB struct {
+	db  *sql.DB // readers
+	wdb *sql.DB // one writer connection: SQLite has one writer anyway
+	now func() time.Time
+}
+
+func dsn(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if need be) the hub's database at path and
+// migrates it. The file is the service user's alone: it holds key hashes
+// and every shop's payments.
+func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("hub: create %s: %w", path, err)
+	}
+	f.Close()
+	wdb, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("hub: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("hub: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	if now == nil {
+		now = time.Now
+	}
+	return &DB{db: db, wdb: wdb, now: now}, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return errors.Join(d.db.Close(), d.wdb.Close()) }
+
+// Ping reports whether the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its verdict.
+func (d *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	if err := d.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return "", fmt.Errorf("hub: integrity check: %w", err)
+	}
+	return res, nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("hub: migrations: %w", err)
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("hub: migration %s: name must start with its number", e.Name())
+		}
+		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("hub: migration %s: %w", e.Name(), err)
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("hub: migration %s: expected number %d", m.name, i+1)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies the missing migrations in one transaction, recording
+// the version in PRAGMA user_version; a newer database is refused.
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("hub: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var current int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("hub: read schema version: %w", err)
+	}
+	if current > len(ms) {
+		return fmt.Errorf("hub: the database has schema version %d but this passerelle knows only up to %d: use a newer passerelle", current, len(ms))
+	}
+	if current == len(ms) {
+		return nil
+	}
+	for _, m := range ms[current:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("hub: migration %s: %w", m.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(ms))); err != nil {
+		return fmt.Errorf("hub: record schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("hub: migrate: %w", err)
+	}
+	return nil
+}

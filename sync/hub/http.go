@@ -1,0 +1,163 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/passerelle/passerelle/sync/wire"
+)
+
+// Server is the hub's HTTP API (spec/sync.md).
+type Server struct {
+	db  *DB
+	log *slog.Logger
+}
+
+// NewServer returns the API over db.
+func NewServer(db *DB, log *slog.Logger) *Server {
+	return &Server{db: db, log: log}
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("POST /api/v1/stores/{id}/events", s.auth(s.postEvents))
+	mux.Handle("GET /api/v1/stores", s.auth(s.listStores))
+	mux.Handle("GET /api/v1/stores/{id}/payments", s.auth(s.listPayments))
+	return mux
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, p Principal) error
+
+// auth resolves the bearer key at every request and maps the handler's
+// error to problem+json: the one place errors become statuses.
+func (s *Server) auth(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var err error
+		var p Principal
+		if !ok {
+			err = ErrUnauthorized
+		} else {
+			p, err = s.db.Authenticate(r.Context(), strings.TrimSpace(key))
+		}
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			s.problem(w, r, err)
+		}
+	})
+}
+
+// problem writes err as problem+json.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	status, title := http.StatusInternalServerError, "Internal error"
+	var gap *GapError
+	switch {
+	case errors.As(err, &gap):
+		writeJSON(w, http.StatusConflict, wire.Ack{AckedThrough: gap.AckedThrough})
+		return
+	case errors.Is(err, ErrUnauthorized):
+		status, title = http.StatusUnauthorized, "Unknown or revoked key"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="passerelle-hub"`)
+	case errors.Is(err, ErrForbidden):
+		status, title = http.StatusForbidden, "Not allowed for this key"
+	case errors.Is(err, ErrNotFound):
+		status, title = http.StatusNotFound, "Not found"
+	case errors.Is(err, wire.ErrBatch), errors.Is(err, ErrInvalid):
+		status, title = http.StatusBadRequest, "Bad request"
+	case errors.Is(err, errTooLarge), errors.Is(err, wire.ErrTooLarge):
+		status, title = http.StatusRequestEntityTooLarge, "Too large"
+	case errors.Is(err, context.Canceled):
+		return // the client is gone
+	}
+	detail := err.Error()
+	if status == http.StatusInternalServerError {
+		s.log.Error("hub: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		detail = "the hub could not do it; it has logged why"
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"type": "about:blank", "title": title, "status": status, "detail": detail,
+	})
+}
+
+var errTooLarge = errors.New("hub: the body is larger than a batch may be")
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.db.Ping(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "error"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+}
+
+// ownStore checks that a store key acts for its own store.
+func ownStore(p Principal, id string) error {
+	if p.Role != RoleStore || p.StoreID != id {
+		return ErrForbidden
+	}
+	return nil
+}
+
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, p Principal) error {
+	id := r.PathValue("id")
+	if err := ownStore(p, id); err != nil {
+		return err
+	}
+	if r.ContentLength > wire.MaxBatchBytes {
+		return errTooLarge
+	}
+	b, err := wire.DecodeBatch(http.MaxBytesReader(w, r.Body, wire.MaxBatchBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return err
+	}
+	acked, err := s.db.Ingest(r.Context(), id, b)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, wire.Ack{AckedThrough: acked})
+	return nil
+}
+
+func (s *Server) listStores(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if p.Role != RoleRead {
+		return ErrForbidden
+	}
+	stores, err := s.db.Stores(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"stores": stores})
+	return nil
+}
+
+func (s *Server) listPayments(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if p.Role != RoleRead {
+		return ErrForbidden
+	}
+	pays, err := s.db.Payments(r.Context(), r.PathValue("id"), r.URL.Query().Get("day"))
+	if err != nil {
+		return fmt.Errorf("payments: %w", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"payments": pays})
+	return nil
+}

@@ -1,0 +1,168 @@
+package hub
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/passerelle/passerelle/sync/wire"
+)
+
+// GapError is a batch that starts after the store's acknowledged
+// position: the gateway resends from AckedThrough + 1.
+type GapError struct {
+	AckedThrough int64
+}
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("hub: the batch leaves a gap after %d", e.AckedThrough)
+}
+
+// Ingest applies a batch of storeID's events and returns the store's
+// acknowledged position once the batch is durably committed. Events the
+// hub has already are skipped, so a batch sent twice is applied once; a
+// batch that starts after a gap is refused with *GapError. The events'
+// order and uniqueness are also the database's own checks (the events
+// table's key and its trigger), whoever writes to it.
+func (d *DB) Ingest(ctx context.Context, storeID string, b wire.Batch) (int64, error) {
+	if err := b.Validate(); err != nil {
+		return 0, err
+	}
+	acked, err := d.ackedThrough(ctx, d.db, storeID)
+	if err != nil {
+		return 0, err
+	}
+	if len(b.Events) == 0 || b.Events[len(b.Events)-1].Seq <= acked {
+		if len(b.Events) > 0 && b.Events[0].Seq > acked+1 {
+			return 0, &GapError{AckedThrough: acked}
+		}
+		return acked, nil // nothing new: said where it stands
+	}
+	tx, err := d.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("hub: ingest: %w", err)
+	}
+	defer tx.Rollback()
+	// Again inside the write transaction: another request may have
+	// applied part of this batch since.
+	if acked, err = d.ackedThrough(ctx, tx, storeID); err != nil {
+		return 0, err
+	}
+	if b.Events[0].Seq > acked+1 {
+		return 0, &GapError{AckedThrough: acked}
+	}
+	now := formatTime(d.now())
+	for _, e := range b.Events {
+		if e.Seq <= acked {
+			continue
+		}
+		if err := insertEvent(ctx, tx, storeID, e, now); err != nil {
+			return 0, err
+		}
+	}
+	last := b.Events[len(b.Events)-1].Seq
+	if _, err := tx.ExecContext(ctx, "UPDATE stores SET last_sync = ? WHERE id = ?", now, storeID); err != nil {
+		return 0, fmt.Errorf("hub: ingest: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("hub: ingest: commit: %w", err)
+	}
+	return last, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (d *DB) ackedThrough(ctx context.Context, q querier, storeID string) (int64, error) {
+	var acked int64
+	err := q.QueryRowContext(ctx, "SELECT acked_through FROM stores WHERE id = ? AND revoked_at IS NULL", storeID).Scan(&acked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("hub: store %s: %w", storeID, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("hub: acked position: %w", err)
+	}
+	return acked, nil
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, storeID string, e wire.Event, now string) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO events (store_id, seq, type, at, day, data, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		storeID, e.Seq, e.Type, formatTime(e.At), e.Day, string(e.Data), now)
+	if err != nil {
+		return fmt.Errorf("hub: event %d: %w", e.Seq, err)
+	}
+	if !strings.HasPrefix(e.Type, "payment.") {
+		return nil
+	}
+	p, ok := paymentOf(e)
+	if !ok {
+		return nil
+	}
+	// The day is the payment's first event's: the day it was made, as
+	// the bank's télécollecte counts it, even if it is resolved later.
+	_, err = tx.ExecContext(ctx, `INSERT INTO payments (store_id, payment_id, ticket_ref, status, amount, tip, currency,
+			transaction_ref, auth_code, merchant_id, terminal_id, scheme, masked_pan, day, at, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (store_id, payment_id) DO UPDATE SET status = excluded.status, amount = excluded.amount,
+			tip = excluded.tip, transaction_ref = excluded.transaction_ref, auth_code = excluded.auth_code,
+			merchant_id = excluded.merchant_id, terminal_id = excluded.terminal_id, scheme = excluded.scheme,
+			masked_pan = excluded.masked_pan, at = excluded.at, seq = excluded.seq
+		WHERE excluded.seq > payments.seq`,
+		storeID, p.ID, p.TicketRef, p.Status, p.Amount, p.Tip, p.Currency, p.TransactionRef, p.AuthCode,
+		p.MerchantID, p.TerminalID, p.Card.Scheme, p.Card.MaskedPAN, e.Day, formatTime(e.At), e.Seq)
+	if err != nil {
+		return fmt.Errorf("hub: payment of event %d: %w", e.Seq, err)
+	}
+	return nil
+}
+
+// eventPayment is what a payment event's data tells of its payment: the
+// ticket as the shop has it, with its payments.
+type eventData struct {
+	PaymentID string `json:"payment_id"`
+	TicketRef string `json:"ticket_ref"`
+	Ticket    struct {
+		Payments []eventPayment `json:"payments"`
+	} `json:"ticket"`
+}
+
+type eventPayment struct {
+	ID             string `json:"id"`
+	TicketRef      string `json:"-"`
+	Status         string `json:"status"`
+	Amount         int64  `json:"amount"`
+	Tip            int64  `json:"tip"`
+	Currency       string `json:"currency"`
+	TransactionRef string `json:"transaction_ref"`
+	AuthCode       string `json:"auth_code"`
+	MerchantID     string `json:"merchant_id"`
+	TerminalID     string `json:"terminal_id"`
+	Card           struct {
+		Scheme    string `json:"scheme"`
+		MaskedPAN string `json:"masked_pan"`
+	} `json:"card"`
+}
+
+// paymentOf finds the event's payment in its data; an event the hub
+// cannot read is kept all the same (it is the shop's record), only not
+// listed as a payment.
+func paymentOf(e wire.Event) (eventPayment, bool) {
+	var d eventData
+	if err := json.Unmarshal(e.Data, &d); err != nil || d.PaymentID == "" {
+		return eventPayment{}, false
+	}
+	for _, p := range d.Ticket.Payments {
+		if p.ID == d.PaymentID {
+			if p.Amount < 0 || p.Amount > 100000000 || p.Tip < 0 || p.Tip > 100000000 || p.Status == "" {
+				return eventPayment{}, false
+			}
+			p.TicketRef = d.TicketRef
+			return p, true
+		}
+	}
+	return eventPayment{}, false
+}
