@@ -2,8 +2,11 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/passerelle/passerelle/sync/wire"
 )
 
 // Payment is one payment as its shop last reported it.
@@ -64,4 +67,28 @@ func (d *DB) EventCount(ctx context.Context, storeID string) (n int64, err error
 		return 0, fmt.Errorf("hub: count events: %w", err)
 	}
 	return n, nil
+}
+
+// Events returns up to limit of a store's events after seq, in order.
+func (d *DB) Events(ctx context.Context, storeID string, after int64, limit int) ([]wire.Event, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT seq, type, at, day, data FROM events WHERE store_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+		storeID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("hub: events: %w", err)
+	}
+	defer rows.Close()
+	var out []wire.Event
+	for rows.Next() {
+		var e wire.Event
+		var at, data string
+		if err := rows.Scan(&e.Seq, &e.Type, &at, &e.Day, &data); err != nil {
+			return nil, fmt.Errorf("hub: events: %w", err)
+		}
+		if e.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		e.Data = json.RawMessage(data)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
