@@ -82,3 +82,35 @@ func optionalTime(s string) (time.Time, error) {
 	}
 	return parseTime(s)
 }
+
+// webCursorKey is the meta row of the web orders' pull: the hub's cursor
+// after the last orders applied.
+const webCursorKey = "upstream.orders_cursor"
+
+var _ gateway.WebCursorTx = (*txn)(nil)
+
+// SaveWebCursor implements gateway.WebCursorTx.
+func (t *txn) SaveWebCursor(_ context.Context, cursor string) error {
+	if len(cursor) > 256 {
+		return fmt.Errorf("store: web orders cursor of %d bytes", len(cursor))
+	}
+	_, err := t.exec(`INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, webCursorKey, cursor)
+	if err != nil {
+		return fmt.Errorf("store: save web orders cursor: %w", err)
+	}
+	return nil
+}
+
+// WebCursor returns the web orders' cursor, "" before the first pull.
+func (s *Store) WebCursor(ctx context.Context) (string, error) {
+	var c string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", webCursorKey).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: web orders cursor: %w", err)
+	}
+	return c, nil
+}

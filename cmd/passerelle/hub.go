@@ -18,6 +18,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/passerelle/passerelle/drivers/listener"
+	"github.com/passerelle/passerelle/drivers/tillapi"
+	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/sync/hub"
 )
 
@@ -115,7 +117,7 @@ func runHub(ctx context.Context, db *hub.DB, data, listen string, useTLS bool, l
 		log.Info("TLS certificate: shops pin it with upstream set --ca", "fingerprint", fingerprint,
 			"file", filepath.Join(data, listener.CertFile))
 	}
-	srv, err := listener.Listen(ctx, listen, cert, hub.NewServer(db, log).Handler(), log)
+	srv, err := listener.Listen(ctx, listen, cert, hub.NewServer(hub.Config{DB: db, Log: log, DecodeOrder: decodeOrder}).Handler(), log)
 	if err != nil {
 		return err
 	}
@@ -160,4 +162,15 @@ func hubStoreList(ctx context.Context, db *hub.DB, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.ID, s.Name, s.AckedThrough, last, state)
 	}
 	return tw.Flush()
+}
+
+// decodeOrder reads a web shop's order with the till API's own decoder,
+// its problems handed to the hub as they are.
+func decodeOrder(body []byte) (gateway.TicketInput, error) {
+	in, err := tillapi.DecodeTicket(body)
+	var p *tillapi.Problem
+	if errors.As(err, &p) {
+		return in, &hub.RequestError{Status: p.Status, Title: p.Title, Detail: p.Detail, Fields: p.Errors}
+	}
+	return in, err
 }

@@ -117,6 +117,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	upSettings := upstreamSettings(filepath.Join(data, gateway.ConfigFile))
 	syncState := upstreamState{store: st, settings: upSettings}
 	pusher := upstream.New(upstream.Config{Store: st, Events: events, Settings: upSettings, DataDir: data,
+		Orders: tickets, OrderCursor: st.WebCursor,
 		Location: func() *time.Location { return live.Config().Location() }, Log: log, Now: time.Now})
 
 	mux := http.NewServeMux()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -240,9 +241,10 @@ func upstreamOff(data string, stdout io.Writer) error {
 // upstreamSettings returns a reader of the upstream section of the
 // configuration file as it is now: `passerelle upstream set` and `off`
 // change it under a running gateway. The file is read again only when
-// its size or time changes.
+// its size or time changes. The push and the pull both call it.
 func upstreamSettings(path string) func() (gateway.Upstream, error) {
 	var last struct {
+		mu   gosync.Mutex
 		size int64
 		mod  time.Time
 		u    gateway.Upstream
@@ -250,6 +252,8 @@ func upstreamSettings(path string) func() (gateway.Upstream, error) {
 		ok   bool
 	}
 	return func() (gateway.Upstream, error) {
+		last.mu.Lock()
+		defer last.mu.Unlock()
 		fi, err := os.Stat(path)
 		if errors.Is(err, os.ErrNotExist) {
 			return gateway.Upstream{}, nil

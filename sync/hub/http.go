@@ -8,19 +8,62 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/sync/wire"
 )
 
 // Server is the hub's HTTP API (spec/sync.md).
 type Server struct {
-	db  *DB
-	log *slog.Logger
+	db     *DB
+	log    *slog.Logger
+	decode func(body []byte) (gateway.TicketInput, error)
+	rules  func() gateway.Rules
+	orders *notifier
+	poll   time.Duration
 }
 
-// NewServer returns the API over db.
-func NewServer(db *DB, log *slog.Logger) *Server {
-	return &Server{db: db, log: log}
+// Config holds what NewServer needs.
+type Config struct {
+	DB  *DB
+	Log *slog.Logger
+	// DecodeOrder reads a web shop's order as the till API reads a
+	// ticket (the wiring passes the till API's own decoder); its errors
+	// are *RequestError or the gateway's. A plain strict decoder if nil.
+	DecodeOrder func(body []byte) (gateway.TicketInput, error)
+	// Rules checks orders: the till API's validation, with the default
+	// shop's currency and VAT rates unless given.
+	Rules func() gateway.Rules
+	// OrdersPoll is how often a long poll looks at the database for
+	// orders that another hub process took (1 s when zero).
+	OrdersPoll time.Duration
+}
+
+// RequestError is a request refused before it reaches the core, with its
+// status (400, 413, 422) and the fields at fault.
+type RequestError struct {
+	Status int
+	Title  string
+	Detail string
+	Fields []gateway.FieldError
+}
+
+func (e *RequestError) Error() string { return e.Title + ": " + e.Detail }
+
+// NewServer returns the API.
+func NewServer(c Config) *Server {
+	s := &Server{db: c.DB, log: c.Log, decode: c.DecodeOrder, rules: c.Rules, orders: newNotifier(), poll: c.OrdersPoll}
+	if s.decode == nil {
+		s.decode = decodeOrder
+	}
+	if s.rules == nil {
+		s.rules = gateway.DefaultConfig().Rules
+	}
+	if s.poll == 0 {
+		s.poll = time.Second
+	}
+	return s
 }
 
 // Handler returns the API's routes.
@@ -30,6 +73,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/stores/{id}/events", s.auth(s.postEvents))
 	mux.Handle("GET /api/v1/stores", s.auth(s.listStores))
 	mux.Handle("GET /api/v1/stores/{id}/payments", s.auth(s.listPayments))
+	mux.Handle("POST /api/v1/stores/{id}/orders", s.auth(s.postOrder))
+	mux.Handle("GET /api/v1/stores/{id}/orders", s.auth(s.pullOrders))
+	mux.Handle("GET /api/v1/stores/{id}/orders/{ref}", s.auth(s.getOrder))
+	mux.Handle("DELETE /api/v1/stores/{id}/orders/{ref}", s.auth(s.cancelOrder))
 	return mux
 }
 
@@ -60,10 +107,20 @@ func (s *Server) auth(h handler) http.Handler {
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	status, title := http.StatusInternalServerError, "Internal error"
 	var gap *GapError
+	var rerr *RequestError
+	var verr *gateway.ValidationError
+	var cerr *gateway.ConflictError
+	var fields []gateway.FieldError
 	switch {
 	case errors.As(err, &gap):
 		writeJSON(w, http.StatusConflict, wire.Ack{AckedThrough: gap.AckedThrough})
 		return
+	case errors.As(err, &rerr):
+		status, title, fields = rerr.Status, rerr.Title, rerr.Fields
+	case errors.As(err, &verr):
+		status, title, fields = http.StatusUnprocessableEntity, "Invalid order", verr.Fields
+	case errors.As(err, &cerr):
+		status, title = http.StatusConflict, "Conflict"
 	case errors.Is(err, ErrUnauthorized):
 		status, title = http.StatusUnauthorized, "Unknown or revoked key"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="passerelle-hub"`)
@@ -85,9 +142,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{
-		"type": "about:blank", "title": title, "status": status, "detail": detail,
-	})
+	doc := map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail}
+	if len(fields) > 0 {
+		doc["errors"] = fields
+	}
+	json.NewEncoder(w).Encode(doc)
 }
 
 var errTooLarge = errors.New("hub: the body is larger than a batch may be")

@@ -238,7 +238,7 @@ func encode(t *testing.T, b wire.Batch) []byte {
 func TestAPIKeysAndScopes(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
-	srv := httptest.NewServer(hub.NewServer(db, slog.New(slog.DiscardHandler)).Handler())
+	srv := httptest.NewServer(hub.NewServer(hub.Config{DB: db, Log: slog.New(slog.DiscardHandler)}).Handler())
 	defer srv.Close()
 	a := api{t, srv.URL}
 	julie, julieKey := addStore(t, db, "Chez Julie")

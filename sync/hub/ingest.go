@@ -95,10 +95,17 @@ func insertEvent(ctx context.Context, tx *sql.Tx, storeID string, e wire.Event, 
 	if err != nil {
 		return fmt.Errorf("hub: event %d: %w", e.Seq, err)
 	}
-	if !strings.HasPrefix(e.Type, "payment.") {
+	var d eventData
+	if !strings.HasPrefix(e.Type, "payment.") && !strings.HasPrefix(e.Type, "ticket.") {
 		return nil
 	}
-	p, ok := paymentOf(e)
+	if json.Unmarshal(e.Data, &d) != nil {
+		return nil // kept, as the shop's record, but not read
+	}
+	if err := reportTicket(ctx, tx, storeID, e.Seq, d.Ticket); err != nil {
+		return err
+	}
+	p, ok := paymentOf(d)
 	if !ok {
 		return nil
 	}
@@ -120,14 +127,23 @@ func insertEvent(ctx context.Context, tx *sql.Tx, storeID string, e wire.Event, 
 	return nil
 }
 
-// eventPayment is what a payment event's data tells of its payment: the
-// ticket as the shop has it, with its payments.
+// eventData is what a ticket or payment event's data tells: the ticket as
+// the shop has it, with its payments.
 type eventData struct {
-	PaymentID string `json:"payment_id"`
-	TicketRef string `json:"ticket_ref"`
-	Ticket    struct {
-		Payments []eventPayment `json:"payments"`
-	} `json:"ticket"`
+	PaymentID string      `json:"payment_id"`
+	TicketRef string      `json:"ticket_ref"`
+	Ticket    eventTicket `json:"ticket"`
+}
+
+type eventTicket struct {
+	Ref      string         `json:"ref"`
+	Source   string         `json:"source"`
+	Status   string         `json:"status"`
+	Total    int64          `json:"total"`
+	Paid     int64          `json:"paid"`
+	Due      int64          `json:"due"`
+	Version  int64          `json:"version"`
+	Payments []eventPayment `json:"payments"`
 }
 
 type eventPayment struct {
@@ -147,12 +163,11 @@ type eventPayment struct {
 	} `json:"card"`
 }
 
-// paymentOf finds the event's payment in its data; an event the hub
-// cannot read is kept all the same (it is the shop's record), only not
-// listed as a payment.
-func paymentOf(e wire.Event) (eventPayment, bool) {
-	var d eventData
-	if err := json.Unmarshal(e.Data, &d); err != nil || d.PaymentID == "" {
+// paymentOf finds the event's payment in its data; an event whose payment
+// the hub cannot read is kept all the same (it is the shop's record),
+// only not listed as a payment.
+func paymentOf(d eventData) (eventPayment, bool) {
+	if d.PaymentID == "" {
 		return eventPayment{}, false
 	}
 	for _, p := range d.Ticket.Payments {

@@ -56,7 +56,12 @@ type Config struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 
+	// Orders and OrderCursor turn on the pull of web orders (nil: off).
+	Orders      Orders
+	OrderCursor func(ctx context.Context) (string, error)
+
 	MinBackoff, MaxBackoff, RefusedRetry, SettingsPoll, Timeout time.Duration
+	PollWait                                                    time.Duration // the long poll's wait, PollWait when zero
 	// Jitter returns a random duration in [0, d); rand.N by default.
 	Jitter func(d time.Duration) time.Duration
 }
@@ -114,6 +119,14 @@ type outcome struct {
 // Run pushes until ctx is done. Errors are the hub's or the network's:
 // they are recorded and shown, and never stop the gateway.
 func (c *Client) Run(ctx context.Context) error {
+	if c.c.Orders != nil && c.c.OrderCursor != nil {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			c.pullLoop(ctx)
+		}()
+	}
 	for ctx.Err() == nil {
 		out := c.step(ctx)
 		c.pause(ctx, out)

@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,7 +106,7 @@ func newHub(t *testing.T) *hubRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hub.NewServer(db, slog.New(slog.DiscardHandler)).Handler())
+	srv := httptest.NewServer(hub.NewServer(hub.Config{DB: db, Log: slog.New(slog.DiscardHandler)}).Handler())
 	t.Cleanup(srv.Close)
 	return &hubRig{db: db, srv: srv, storeID: s.ID, key: key}
 }
@@ -205,7 +206,12 @@ func checkExactlyOnce(t *testing.T, sh *shop, h *hubRig) {
 		t.Fatal(err)
 	}
 	refs := map[string]int{}
+	sales := 0
 	for _, p := range pays {
+		if !strings.HasPrefix(p.TransactionRef, "TX") {
+			continue // not one of sale's
+		}
+		sales++
 		if p.Status != "approved" || p.AuthCode != "185568" || p.TerminalID != "02189020000" || p.Scheme != "CB" || p.MaskedPAN != "#####5743" {
 			t.Fatalf("payment %+v", p)
 		}
@@ -216,8 +222,8 @@ func checkExactlyOnce(t *testing.T, sh *shop, h *hubRig) {
 			t.Fatalf("payment %s listed %d times at the hub", ref, refs[ref])
 		}
 	}
-	if len(pays) != sh.n {
-		t.Fatalf("the hub lists %d payments, the shop made %d", len(pays), sh.n)
+	if sales != sh.n {
+		t.Fatalf("the hub lists %d payments, the shop made %d", sales, sh.n)
 	}
 }
 

@@ -7,6 +7,8 @@ CREATE TABLE stores (
     key_hash      BLOB NOT NULL UNIQUE CHECK (length(key_hash) = 32),
     acked_through INTEGER NOT NULL DEFAULT 0 CHECK (acked_through >= 0),
     last_sync     TEXT,
+    -- the last change of the store's web orders: the pull's cursor
+    order_change  INTEGER NOT NULL DEFAULT 0 CHECK (order_change >= 0),
     created_at    TEXT NOT NULL,
     revoked_at    TEXT
 ) STRICT;
@@ -71,3 +73,23 @@ CREATE TABLE payments (
 
 CREATE INDEX payments_day ON payments (store_id, day);
 CREATE INDEX payments_ref ON payments (store_id, transaction_ref) WHERE transaction_ref <> '';
+
+-- Web shops' orders, by ref per store: what the web shop posted (the
+-- ticket body of the till API), and what the shop last reported of the
+-- ticket it became.
+CREATE TABLE orders (
+    store_id     TEXT NOT NULL REFERENCES stores (id),
+    ref          TEXT NOT NULL CHECK (length(ref) BETWEEN 1 AND 64),
+    body         TEXT NOT NULL CHECK (json_valid(body)),
+    content_hash BLOB NOT NULL,
+    version      INTEGER NOT NULL CHECK (version >= 1),
+    cancelled    INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1)),
+    change       INTEGER NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    reported     TEXT CHECK (reported IS NULL OR json_valid(reported)),
+    reported_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (store_id, ref)
+) STRICT;
+
+CREATE UNIQUE INDEX orders_change ON orders (store_id, change);
