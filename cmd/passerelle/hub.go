@@ -31,7 +31,10 @@ const hubUsage = `usage: passerelle hub <command> [--data DIR] [--database URL]
   store add NAME [--json]            a shop: its store_id and store key (shown once)
   store list                         the shops, with their last sync
   store revoke ID                    revoke a shop's key
-  key add NAME [--store ID] [--json] a web shop's key (--store) or a read key`
+  key add NAME [--store ID] [--json] a web shop's key (--store) or a read key
+  reconcile --store ID --day YYYY-MM-DD FILE
+                                     the day's approved payments against a télécollecte file;
+                                     exit 0 when everything matches, 1 otherwise`
 
 func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -45,7 +48,8 @@ func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	listen := fs.String("listen", ":8421", "listen address (run)")
 	noTLS := fs.Bool("no-tls", false, "serve plain HTTP (run; behind a TLS proxy, or tests)")
 	asJSON := fs.Bool("json", false, "print JSON (store add, key add)")
-	storeID := fs.String("store", "", "the store of a web shop's key (key add)")
+	storeID := fs.String("store", "", "the store of a web shop's key (key add), the store to reconcile (reconcile)")
+	day := fs.String("day", "", "the day to reconcile, YYYY-MM-DD (reconcile)")
 	var operands []string
 	for rest := args[1:]; ; {
 		if err := fs.Parse(rest); err != nil {
@@ -75,6 +79,8 @@ func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fmt.Fprintln(stdout, "revoked", operands[1])
 		return nil
+	case args[0] == "reconcile" && len(operands) == 1 && *storeID != "" && *day != "":
+		return hubReconcile(ctx, db, *storeID, *day, operands[0], stdout)
 	case args[0] == "key" && len(operands) == 2 && operands[0] == "add":
 		key, err := db.AddKey(ctx, operands[1], *storeID)
 		if err != nil {
@@ -173,4 +179,53 @@ func decodeOrder(body []byte) (gateway.TicketInput, error) {
 		return in, &hub.RequestError{Status: p.Status, Title: p.Title, Detail: p.Detail, Fields: p.Errors}
 	}
 	return in, err
+}
+
+func hubReconcile(ctx context.Context, db *hub.DB, storeID, day, file string, stdout io.Writer) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	lines, err := hub.ParseTelecollecte(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w (nothing recorded)", file, err)
+	}
+	r, err := db.Reconcile(ctx, storeID, day, lines)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "store %s, %s: %d matched, %d missing, %d unexpected, %d amount mismatch",
+		storeID, day, len(r.Matched), len(r.Missing), len(r.Unexpected), len(r.AmountMismatch))
+	if r.OtherDays > 0 {
+		fmt.Fprintf(stdout, " (%d lines of other days left out)", r.OtherDays)
+	}
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, g := range []struct {
+		name string
+		es   []hub.ReconEntry
+	}{{"missing", r.Missing}, {"unexpected", r.Unexpected}, {"amount mismatch", r.AmountMismatch}} {
+		for _, e := range g.es {
+			fmt.Fprintf(tw, "%s\t%s\tpayment %s\tbank %s\n", g.name, e.TransactionRef, euros(e.Amount), euros(e.BankAmount))
+		}
+	}
+	tw.Flush()
+	if !r.OK() {
+		return fmt.Errorf("hub reconcile: %s does not match the day's payments", file)
+	}
+	return nil
+}
+
+// euros formats cents as the bank's file does: 1234,50.
+func euros(c *int64) string {
+	if c == nil {
+		return "-"
+	}
+	v := *c
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	return fmt.Sprintf("%s%d,%02d", sign, v/100, v%100)
 }

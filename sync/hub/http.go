@@ -77,6 +77,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/stores/{id}/orders", s.auth(s.pullOrders))
 	mux.Handle("GET /api/v1/stores/{id}/orders/{ref}", s.auth(s.getOrder))
 	mux.Handle("DELETE /api/v1/stores/{id}/orders/{ref}", s.auth(s.cancelOrder))
+	mux.Handle("POST /api/v1/stores/{id}/reconciliation", s.auth(s.postReconciliation))
 	return mux
 }
 

@@ -177,3 +177,39 @@ func (n *notifier) wake() {
 	n.ch = make(chan struct{})
 	n.mu.Unlock()
 }
+
+func (s *Server) postReconciliation(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if p.Role != RoleRead {
+		return ErrForbidden
+	}
+	day := r.URL.Query().Get("day")
+	if err := checkDay(day); err != nil {
+		return err
+	}
+	lines, err := ParseTelecollecte(http.MaxBytesReader(w, r.Body, MaxTelecollecteBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			return &RequestError{Status: http.StatusUnprocessableEntity, Title: "Malformed télécollecte file", Detail: pe.Error(),
+				Fields: []gateway.FieldError{{Field: fmt.Sprintf("line %d", pe.Line) + colSuffix(pe.Column), Message: pe.Msg}}}
+		}
+		return err
+	}
+	res, err := s.db.Reconcile(r.Context(), r.PathValue("id"), day, lines)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func colSuffix(c string) string {
+	if c == "" {
+		return ""
+	}
+	return ", column " + c
+}

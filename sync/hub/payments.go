@@ -30,8 +30,8 @@ type Payment struct {
 // Payments returns a store's payments of a day (the shop's day, as its
 // gateway reported it), in the order they were made.
 func (d *DB) Payments(ctx context.Context, storeID, day string) ([]Payment, error) {
-	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != len(time.DateOnly) {
-		return nil, fmt.Errorf("%w: day must be YYYY-MM-DD", ErrInvalid)
+	if err := checkDay(day); err != nil {
+		return nil, err
 	}
 	if _, err := d.ackedThrough(ctx, d.db, storeID); err != nil {
 		return nil, err

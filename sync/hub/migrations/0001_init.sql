@@ -93,3 +93,14 @@ CREATE TABLE orders (
 ) STRICT;
 
 CREATE UNIQUE INDEX orders_change ON orders (store_id, change);
+
+-- Each reconciliation run: a malformed file records nothing.
+CREATE TABLE reconciliations (
+    store_id   TEXT NOT NULL REFERENCES stores (id),
+    day        TEXT NOT NULL CHECK (length(day) = 10),
+    created_at TEXT NOT NULL,
+    ok         INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    result     TEXT NOT NULL CHECK (json_valid(result))
+) STRICT;
+
+CREATE INDEX reconciliations_day ON reconciliations (store_id, day);
