@@ -82,10 +82,10 @@ func ParseTelecollecte(r io.Reader) ([]BankLine, error) {
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, csvError(err)
+			return nil, csvError(err) // its line is in the error: FieldPos is for read records only
 		}
+		line, _ := cr.FieldPos(0)
 		if len(out) >= MaxTelecollecteLines {
 			return nil, &ParseError{Line: line, Msg: fmt.Sprintf("more than %d transactions", MaxTelecollecteLines)}
 		}
