@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"sync":    {"gateway", "sync"},
 	"cmd":     {"gateway", "store", "drivers", "web", "sync", "cmd"},
 	// bench holds the helpers of `make bench`, wiring like cmd.
-	"bench": {"gateway", "store", "drivers", "bench"},
+	"bench": {"gateway", "store", "drivers", "sync", "bench"},
 }
 
 func TestImportDirection(t *testing.T) {

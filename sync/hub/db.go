@@ -40,9 +40,45 @@ var migrationFiles embed.FS
 
 // DB is the hub's database.
 type DB struct {
-	db  *sql.DB // readers
-	wdb *sql.DB // one writer connection: SQLite has one writer anyway
-	now func() time.Time
+	db    *sql.DB // readers
+	wdb   *sql.DB // one writer connection: SQLite has one writer anyway
+	now   func() time.Time
+	stmts statements
+}
+
+// statements are the writes of every event, prepared once: compiling
+// them costs SQLite more than running them.
+type statements struct {
+	insertEvent, upsertPayment, report *sql.Stmt
+}
+
+const (
+	insertEventSQL = "INSERT INTO events (store_id, seq, type, at, day, data, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	// The day is the payment's first event's: the day it was made, as
+	// the bank's télécollecte counts it, even if it is resolved later.
+	upsertPaymentSQL = `INSERT INTO payments (store_id, payment_id, ticket_ref, status, amount, tip, currency,
+			transaction_ref, auth_code, merchant_id, terminal_id, scheme, masked_pan, day, at, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (store_id, payment_id) DO UPDATE SET status = excluded.status, amount = excluded.amount,
+			tip = excluded.tip, transaction_ref = excluded.transaction_ref, auth_code = excluded.auth_code,
+			merchant_id = excluded.merchant_id, terminal_id = excluded.terminal_id, scheme = excluded.scheme,
+			masked_pan = excluded.masked_pan, at = excluded.at, seq = excluded.seq
+		WHERE excluded.seq > payments.seq`
+	reportSQL = "UPDATE orders SET reported = ?, reported_seq = ? WHERE store_id = ? AND ref = ? AND reported_seq < ?"
+)
+
+func (d *DB) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{{&d.stmts.insertEvent, insertEventSQL}, {&d.stmts.upsertPayment, upsertPaymentSQL}, {&d.stmts.report, reportSQL}} {
+		st, err := d.wdb.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("hub: prepare: %w", err)
+		}
+		*p.st = st
+	}
+	return nil
 }
 
 func dsn(path string) string {
@@ -82,11 +118,24 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &DB{db: db, wdb: wdb, now: now}, nil
+	d := &DB{db: db, wdb: wdb, now: now}
+	if err := d.prepare(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return errors.Join(d.db.Close(), d.wdb.Close()) }
+func (d *DB) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{d.stmts.insertEvent, d.stmts.upsertPayment, d.stmts.report} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, d.db.Close(), d.wdb.Close())...)
+}
 
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error {

@@ -326,3 +326,11 @@ func TestKeysHashedAtRest(t *testing.T) {
 		}
 	}
 }
+
+func openBenchDB(b *testing.B) (*hub.DB, error) {
+	db, err := hub.Open(context.Background(), filepath.Join(b.TempDir(), "hub.db"), time.Now)
+	if err == nil {
+		b.Cleanup(func() { db.Close() })
+	}
+	return db, err
+}

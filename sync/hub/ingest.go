@@ -59,7 +59,7 @@ func (d *DB) Ingest(ctx context.Context, storeID string, b wire.Batch) (int64, e
 		if e.Seq <= acked {
 			continue
 		}
-		if err := insertEvent(ctx, tx, storeID, e, now); err != nil {
+		if err := d.insertEvent(ctx, tx, storeID, e, now); err != nil {
 			return 0, err
 		}
 	}
@@ -89,36 +89,27 @@ func (d *DB) ackedThrough(ctx context.Context, q querier, storeID string) (int64
 	return acked, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, storeID string, e wire.Event, now string) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO events (store_id, seq, type, at, day, data, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+func (d *DB) insertEvent(ctx context.Context, tx *sql.Tx, storeID string, e wire.Event, now string) error {
+	_, err := tx.StmtContext(ctx, d.stmts.insertEvent).ExecContext(ctx,
 		storeID, e.Seq, e.Type, formatTime(e.At), e.Day, string(e.Data), now)
 	if err != nil {
 		return fmt.Errorf("hub: event %d: %w", e.Seq, err)
 	}
-	var d eventData
+	var data eventData
 	if !strings.HasPrefix(e.Type, "payment.") && !strings.HasPrefix(e.Type, "ticket.") {
 		return nil
 	}
-	if json.Unmarshal(e.Data, &d) != nil {
+	if json.Unmarshal(e.Data, &data) != nil {
 		return nil // kept, as the shop's record, but not read
 	}
-	if err := reportTicket(ctx, tx, storeID, e.Seq, d.Ticket); err != nil {
+	if err := d.reportTicket(ctx, tx, storeID, e.Seq, data.Ticket); err != nil {
 		return err
 	}
-	p, ok := paymentOf(d)
+	p, ok := paymentOf(data)
 	if !ok {
 		return nil
 	}
-	// The day is the payment's first event's: the day it was made, as
-	// the bank's télécollecte counts it, even if it is resolved later.
-	_, err = tx.ExecContext(ctx, `INSERT INTO payments (store_id, payment_id, ticket_ref, status, amount, tip, currency,
-			transaction_ref, auth_code, merchant_id, terminal_id, scheme, masked_pan, day, at, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (store_id, payment_id) DO UPDATE SET status = excluded.status, amount = excluded.amount,
-			tip = excluded.tip, transaction_ref = excluded.transaction_ref, auth_code = excluded.auth_code,
-			merchant_id = excluded.merchant_id, terminal_id = excluded.terminal_id, scheme = excluded.scheme,
-			masked_pan = excluded.masked_pan, at = excluded.at, seq = excluded.seq
-		WHERE excluded.seq > payments.seq`,
+	_, err = tx.StmtContext(ctx, d.stmts.upsertPayment).ExecContext(ctx,
 		storeID, p.ID, p.TicketRef, p.Status, p.Amount, p.Tip, p.Currency, p.TransactionRef, p.AuthCode,
 		p.MerchantID, p.TerminalID, p.Card.Scheme, p.Card.MaskedPAN, e.Day, formatTime(e.At), e.Seq)
 	if err != nil {

@@ -278,7 +278,7 @@ func (d *DB) OrdersAfter(ctx context.Context, storeID string, after int64, limit
 }
 
 // reportTicket records what a shop's event says of a web order's ticket.
-func reportTicket(ctx context.Context, tx *sql.Tx, storeID string, seq int64, t eventTicket) error {
+func (d *DB) reportTicket(ctx context.Context, tx *sql.Tx, storeID string, seq int64, t eventTicket) error {
 	if t.Source != gateway.SourceWeb || t.Ref == "" {
 		return nil
 	}
@@ -296,8 +296,7 @@ func reportTicket(ctx context.Context, tx *sql.Tx, storeID string, seq int64, t 
 	}
 	// An order the hub does not have (posted straight to the shop's till
 	// API as web, say) is not made up here.
-	_, err = tx.ExecContext(ctx, "UPDATE orders SET reported = ?, reported_seq = ? WHERE store_id = ? AND ref = ? AND reported_seq < ?",
-		string(b), seq, storeID, t.Ref, seq)
+	_, err = tx.StmtContext(ctx, d.stmts.report).ExecContext(ctx, string(b), seq, storeID, t.Ref, seq)
 	if err != nil {
 		return fmt.Errorf("hub: report order: %w", err)
 	}

@@ -35,7 +35,7 @@ const (
 	DefaultMinBackoff   = time.Second
 	DefaultMaxBackoff   = 5 * time.Minute
 	DefaultRefusedRetry = time.Minute // a refused key: at most once a minute
-	DefaultSettingsPoll = 5 * time.Second
+	DefaultSettingsPoll = time.Second // the spec asks for 5 s at most
 	DefaultTimeout      = 30 * time.Second
 	// MaxRetryAfter bounds how long a hub's Retry-After may hold sync.
 	MaxRetryAfter = time.Hour
