@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -44,6 +45,12 @@ type DB struct {
 	wdb   *sql.DB // one writer connection: SQLite has one writer anyway
 	now   func() time.Time
 	stmts statements
+
+	ingests  chan *ingestReq
+	closed   chan struct{}
+	loopDone chan struct{}
+	once     sync.Once
+	closeErr error
 }
 
 // statements are the writes of every event, prepared once: compiling
@@ -118,23 +125,32 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	d := &DB{db: db, wdb: wdb, now: now}
+	d := &DB{db: db, wdb: wdb, now: now,
+		ingests: make(chan *ingestReq), closed: make(chan struct{}), loopDone: make(chan struct{})}
 	if err := d.prepare(ctx); err != nil {
+		close(d.loopDone)
 		d.Close()
 		return nil, err
 	}
+	go d.ingestLoop()
 	return d, nil
 }
 
-// Close closes the database.
+// Close stops the writer after the commit under way and closes the
+// database. Ingests after Close fail with ErrClosed.
 func (d *DB) Close() error {
-	var errs []error
-	for _, st := range []*sql.Stmt{d.stmts.insertEvent, d.stmts.upsertPayment, d.stmts.report} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	d.once.Do(func() {
+		close(d.closed)
+		<-d.loopDone
+		var errs []error
+		for _, st := range []*sql.Stmt{d.stmts.insertEvent, d.stmts.upsertPayment, d.stmts.report} {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
 		}
-	}
-	return errors.Join(append(errs, d.db.Close(), d.wdb.Close())...)
+		d.closeErr = errors.Join(append(errs, d.db.Close(), d.wdb.Close())...)
+	})
+	return d.closeErr
 }
 
 // Ping reports whether the database answers.

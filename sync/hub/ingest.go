@@ -41,18 +41,120 @@ func (d *DB) Ingest(ctx context.Context, storeID string, b wire.Batch) (int64, e
 		}
 		return acked, nil // nothing new: said where it stands
 	}
+	r := &ingestReq{storeID: storeID, b: b, done: make(chan struct{})}
+	select {
+	case d.ingests <- r:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-d.closed:
+		return 0, ErrClosed
+	}
+	<-r.done // the outcome is known only after the commit
+	return r.acked, r.err
+}
+
+// ErrClosed is an ingest after Close.
+var ErrClosed = errors.New("hub: closed")
+
+// maxGroup bounds how many batches share one commit.
+const maxGroup = 64
+
+// ingestReq is one batch waiting for the writer.
+type ingestReq struct {
+	storeID string
+	b       wire.Batch
+	acked   int64
+	err     error
+	done    chan struct{}
+}
+
+// ingestLoop is the writer: it takes the batches that queued up while the
+// previous commit was being synced and commits them together, each in
+// its own savepoint (one refused batch rolls back alone), so that many
+// shops pushing at once share fsyncs. Under no load a commit holds one
+// batch and waits for nobody.
+func (d *DB) ingestLoop() {
+	defer close(d.loopDone)
+	group := make([]*ingestReq, 0, maxGroup)
+	for {
+		group = group[:0]
+		select {
+		case r := <-d.ingests:
+			group = append(group, r)
+		case <-d.closed:
+			return
+		}
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case r := <-d.ingests:
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		d.commitGroup(group)
+	}
+}
+
+func (d *DB) commitGroup(group []*ingestReq) {
+	// The batches' own contexts do not cut a commit that others share:
+	// the work is bounded (64 batches of 500 events).
+	ctx := context.Background()
+	defer func() {
+		for _, r := range group {
+			close(r.done)
+		}
+	}()
+	fail := func(err error) {
+		for _, r := range group {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+	}
 	tx, err := d.wdb.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("hub: ingest: %w", err)
+		fail(fmt.Errorf("hub: ingest: %w", err))
+		return
 	}
 	defer tx.Rollback()
-	// Again inside the write transaction: another request may have
-	// applied part of this batch since.
-	if acked, err = d.ackedThrough(ctx, tx, storeID); err != nil {
+	for _, r := range group {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT batch"); err != nil {
+			fail(fmt.Errorf("hub: ingest: %w", err))
+			return
+		}
+		r.acked, r.err = d.ingestTx(ctx, tx, r.storeID, r.b)
+		if r.err != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO batch"); err != nil {
+				fail(fmt.Errorf("hub: ingest: %w", err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE batch"); err != nil {
+			fail(fmt.Errorf("hub: ingest: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("hub: ingest: commit: %w", err))
+	}
+}
+
+// ingestTx applies one batch inside the writer's transaction.
+func (d *DB) ingestTx(ctx context.Context, tx *sql.Tx, storeID string, b wire.Batch) (int64, error) {
+	// Read inside the write transaction: another batch may have applied
+	// part of this one since the look before.
+	acked, err := d.ackedThrough(ctx, tx, storeID)
+	if err != nil {
 		return 0, err
 	}
 	if b.Events[0].Seq > acked+1 {
 		return 0, &GapError{AckedThrough: acked}
+	}
+	last := b.Events[len(b.Events)-1].Seq
+	if last <= acked {
+		return acked, nil
 	}
 	now := formatTime(d.now())
 	for _, e := range b.Events {
@@ -63,12 +165,8 @@ func (d *DB) Ingest(ctx context.Context, storeID string, b wire.Batch) (int64, e
 			return 0, err
 		}
 	}
-	last := b.Events[len(b.Events)-1].Seq
 	if _, err := tx.ExecContext(ctx, "UPDATE stores SET last_sync = ? WHERE id = ?", now, storeID); err != nil {
 		return 0, fmt.Errorf("hub: ingest: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("hub: ingest: commit: %w", err)
 	}
 	return last, nil
 }
