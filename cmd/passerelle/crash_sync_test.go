@@ -4,21 +4,28 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
 	"github.com/passerelle/passerelle/sync/hub"
+	"github.com/passerelle/passerelle/sync/hub/hubtest"
 	"github.com/passerelle/passerelle/sync/upstream"
 )
 
@@ -57,9 +64,9 @@ func (l *hubLog) String() string {
 
 // startHub runs the hub on addr (a fixed port: the gateway's settings
 // name it, and a restarted hub must be found there again).
-func startHub(t *testing.T, bin, data, addr string) *hubProc {
+func startHub(t *testing.T, bin, data, addr string, extra ...string) *hubProc {
 	t.Helper()
-	h := &hubProc{cmd: exec.Command(bin, "hub", "run", "--data", data, "--listen", addr, "--no-tls"),
+	h := &hubProc{cmd: exec.Command(bin, append([]string{"hub", "run", "--data", data, "--listen", addr, "--no-tls"}, extra...)...),
 		log: &hubLog{started: make(chan struct{})}, exited: make(chan struct{})}
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
 	if err := h.cmd.Start(); err != nil {
@@ -198,11 +205,16 @@ func TestCrashSyncExactlyOnce(t *testing.T) {
 	}
 	g.kill(t)
 	h.kill(t)
-	compareLogs(t, gwData, hubData, added.StoreID)
+	db, err := hub.Open(context.Background(), filepath.Join(hubData, hubDBFile), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	compareLogs(t, gwData, db, added.StoreID)
 }
 
 // compareLogs checks the hub's copy of the shop's log against the shop's.
-func compareLogs(t *testing.T, gwData, hubData, storeID string) {
+func compareLogs(t *testing.T, gwData string, db *hub.DB, storeID string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(gwData, dbFile), slog.New(slog.DiscardHandler), nil)
@@ -210,11 +222,6 @@ func compareLogs(t *testing.T, gwData, hubData, storeID string) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	db, err := hub.Open(ctx, filepath.Join(hubData, hubDBFile), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	if res, err := db.IntegrityCheck(ctx); err != nil || res != "ok" {
 		t.Fatalf("hub integrity check: %q %v", res, err)
 	}
@@ -244,4 +251,101 @@ func compact(t *testing.T, b []byte) []byte {
 		t.Fatalf("event data: %v", err)
 	}
 	return out.Bytes()
+}
+
+// TestPostgresTwoHubProcesses: two hub processes on one PostgreSQL
+// database behind a round-robin proxy of the test's; one of them is
+// killed with SIGKILL and restarted, over and over, while a till posts and
+// the gateway pushes: nothing lost or doubled.
+func TestPostgresTwoHubProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a PostgreSQL cluster takes seconds to start")
+	}
+	cl := hubtest.StartPostgres(t)
+	dbURL := cl.NewDatabase(t, "hub")
+	bin := buildPasserelle(t)
+	gwData, hubData := t.TempDir(), t.TempDir()
+	out, err := exec.Command(bin, "hub", "store", "add", "Chez Julie", "--json", "--data", hubData, "--database", dbURL).Output()
+	if err != nil {
+		t.Fatalf("hub store add: %v", err)
+	}
+	var added struct {
+		StoreID string `json:"store_id"`
+		Key     string `json:"key"`
+	}
+	if err := json.Unmarshal(out, &added); err != nil {
+		t.Fatalf("hub store add printed %s", out)
+	}
+	addrs := []string{freeAddr(t), freeAddr(t)}
+	hubs := []*hubProc{startHub(t, bin, hubData, addrs[0], "--database", dbURL), startHub(t, bin, hubData, addrs[1], "--database", dbURL)}
+	var turn atomic.Int64
+	var served [2]atomic.Int64
+	proxies := make([]*httputil.ReverseProxy, 2)
+	for i, a := range addrs {
+		proxies[i] = httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: a})
+		proxies[i].ErrorLog = log.New(io.Discard, "", 0) // a hub down is the point
+	}
+	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := turn.Add(1) % 2
+		served[i].Add(1)
+		proxies[i].ServeHTTP(w, r) // a hub down answers 502: the gateway retries
+	}))
+	defer lb.Close()
+
+	tillKey := addTill(t, bin, gwData, "Caisse 1")
+	set := exec.Command(bin, "upstream", "set", "--data", gwData, "--url", lb.URL, "--store", added.StoreID, "--key-stdin")
+	set.Stdin = strings.NewReader(added.Key + "\n")
+	if out, err := set.CombinedOutput(); err != nil {
+		t.Fatalf("upstream set: %v\n%s", err, out)
+	}
+	g := startGateway(t, bin, gwData)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 5))
+	hc := &http.Client{Timeout: 30 * time.Second}
+	var next int
+	var mu sync.Mutex
+	acked := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { poster(hc, g.url, tillKey, &next, &mu, acked, stop) })
+	}
+	kills := 4
+	if testing.Short() {
+		kills = 2
+	}
+	for range kills {
+		<-acked
+		time.Sleep(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
+		victim := rng.IntN(2)
+		hubs[victim].kill(t)
+		<-acked // the shop goes on
+		hubs[victim] = startHub(t, bin, hubData, addrs[victim], "--database", dbURL)
+	}
+	close(stop)
+	wg.Wait()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := exec.Command(bin, "upstream", "status", "--json", "--data", gwData).Output()
+		var s upstream.Status
+		if err == nil && json.Unmarshal(out, &s) == nil && s.Queue == 0 && s.State == gateway.UpstreamOK && s.LastSeq > 0 {
+			t.Logf("in sync at %d events; requests served by each hub: %d, %d", s.LastSeq, served[0].Load(), served[1].Load())
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not in sync: %s %v\ngateway:\n%s", out, err, g.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.kill(t)
+	for _, h := range hubs {
+		h.kill(t)
+	}
+	db, err := hub.OpenPostgres(context.Background(), dbURL, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	compareLogs(t, gwData, db, added.StoreID)
 }

@@ -101,9 +101,9 @@ func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func openHubDB(ctx context.Context, data, database string) (*hub.DB, error) {
 	if database != "" {
 		if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
-			return nil, errors.New("hub: PostgreSQL is not supported by this build yet (docs/sync.md); run without --database for SQLite")
+			return hub.OpenPostgres(ctx, database, time.Now)
 		}
-		return nil, fmt.Errorf("hub: --database must be a postgres:// URL")
+		return nil, errors.New("hub: --database must be a postgres:// URL (without it, SQLite in DATA/hub.db)")
 	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("hub: data directory: %w", err)

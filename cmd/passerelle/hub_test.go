@@ -63,7 +63,7 @@ func TestHubCLI(t *testing.T) {
 	if rc, _, errs := runCLI(t, "hub", "store", "revoke", added.StoreID, "--data", data); rc != 0 {
 		t.Fatalf("revoke: %d %q", rc, errs)
 	}
-	if rc, _, errs := runCLI(t, "hub", "run", "--database", "postgres://x@127.0.0.1/hub", "--data", data); rc != 1 || !strings.Contains(errs, "PostgreSQL") {
-		t.Fatalf("--database postgres: %d %q", rc, errs)
+	if rc, _, errs := runCLI(t, "hub", "run", "--database", "mysql://x@127.0.0.1/hub", "--data", data); rc != 1 || !strings.Contains(errs, "postgres://") {
+		t.Fatalf("--database mysql: %d %q", rc, errs)
 	}
 }

@@ -36,13 +36,20 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
+
+// The SQL engines the hub runs on.
+const (
+	sqliteEngine   = "sqlite"
+	postgresEngine = "postgres"
+)
 
 // DB is the hub's database.
 type DB struct {
-	db    *sql.DB // readers
-	wdb   *sql.DB // one writer connection: SQLite has one writer anyway
+	engine string
+	db     *sql.DB // readers
+	wdb    *sql.DB // the writers: one connection on SQLite, which has one writer anyway
 	now   func() time.Time
 	stmts statements
 
@@ -79,7 +86,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		st  **sql.Stmt
 		sql string
 	}{{&d.stmts.insertEvent, insertEventSQL}, {&d.stmts.upsertPayment, upsertPaymentSQL}, {&d.stmts.report, reportSQL}} {
-		st, err := d.wdb.PrepareContext(ctx, p.sql)
+		st, err := d.wdb.PrepareContext(ctx, d.q(p.sql))
 		if err != nil {
 			return fmt.Errorf("hub: prepare: %w", err)
 		}
@@ -112,7 +119,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetConnMaxLifetime(0)
-	if err := migrate(ctx, wdb); err != nil {
+	if err := migrateSQLite(ctx, wdb); err != nil {
 		wdb.Close()
 		return nil, err
 	}
@@ -122,11 +129,15 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 		return nil, fmt.Errorf("hub: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	if now == nil {
-		now = time.Now
+	return start(ctx, &DB{engine: sqliteEngine, db: db, wdb: wdb, now: now})
+}
+
+// start prepares the statements and starts the writer.
+func start(ctx context.Context, d *DB) (*DB, error) {
+	if d.now == nil {
+		d.now = time.Now
 	}
-	d := &DB{db: db, wdb: wdb, now: now,
-		ingests: make(chan *ingestReq), closed: make(chan struct{}), loopDone: make(chan struct{})}
+	d.ingests, d.closed, d.loopDone = make(chan *ingestReq), make(chan struct{}), make(chan struct{})
 	if err := d.prepare(ctx); err != nil {
 		close(d.loopDone)
 		d.Close()
@@ -159,8 +170,31 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// IntegrityCheck runs PRAGMA integrity_check and returns its verdict.
+// q rebinds a query written with ? for the engine: $1, $2... for
+// PostgreSQL. No query of the hub has a ? in a literal.
+func (d *DB) q(query string) string {
+	if d.engine != postgresEngine {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// IntegrityCheck runs SQLite's PRAGMA integrity_check and returns its
+// verdict ("ok" on PostgreSQL, which checks its own pages).
 func (d *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	if d.engine == postgresEngine {
+		return "ok", d.Ping(ctx)
+	}
 	var res string
 	if err := d.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
 		return "", fmt.Errorf("hub: integrity check: %w", err)
@@ -174,8 +208,9 @@ type migration struct {
 	sql     string
 }
 
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+func migrations(engine string) ([]migration, error) {
+	dir := "migrations/" + engine
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, fmt.Errorf("hub: migrations: %w", err)
 	}
@@ -186,7 +221,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("hub: migration %s: name must start with its number", e.Name())
 		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		b, err := migrationFiles.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("hub: migration %s: %w", e.Name(), err)
 		}
@@ -201,10 +236,11 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-// migrate applies the missing migrations in one transaction, recording
-// the version in PRAGMA user_version; a newer database is refused.
-func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+// migrateSQLite applies the missing migrations in one transaction,
+// recording the version in PRAGMA user_version; a newer database is
+// refused.
+func migrateSQLite(ctx context.Context, db *sql.DB) error {
+	ms, err := migrations(sqliteEngine)
 	if err != nil {
 		return err
 	}

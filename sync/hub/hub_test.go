@@ -53,8 +53,12 @@ func events(from, to int64) wire.Batch {
 }
 
 func TestIngestExactlyOnce(t *testing.T) {
-	ctx := context.Background()
 	db, _ := openDB(t)
+	testIngestExactlyOnce(t, db)
+}
+
+func testIngestExactlyOnce(t *testing.T, db *hub.DB) {
+	ctx := context.Background()
 	id, _ := addStore(t, db, "Chez Julie")
 	other, _ := addStore(t, db, "Chez Paul")
 	steps := []struct {
@@ -102,20 +106,26 @@ func TestIngestExactlyOnce(t *testing.T) {
 // TestGapCheckIsTheDatabase writes behind the hub's back: the schema
 // itself refuses a doubled event and one out of sequence.
 func TestGapCheckIsTheDatabase(t *testing.T) {
-	ctx := context.Background()
 	db, path := openDB(t)
-	id, _ := addStore(t, db, "Chez Julie")
-	if _, err := db.Ingest(ctx, id, events(1, 3)); err != nil {
-		t.Fatal(err)
-	}
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
+	testGapCheckIsTheDatabase(t, db, raw, "?, ?")
+}
+
+// testGapCheckIsTheDatabase inserts with raw, whose placeholders for
+// store_id and seq are params.
+func testGapCheckIsTheDatabase(t *testing.T, db *hub.DB, raw *sql.DB, params string) {
+	ctx := context.Background()
+	id, _ := addStore(t, db, "Chez Julie")
+	if _, err := db.Ingest(ctx, id, events(1, 3)); err != nil {
+		t.Fatal(err)
+	}
 	insert := func(seq int64) error {
 		_, err := raw.Exec(`INSERT INTO events (store_id, seq, type, at, day, data, received_at)
-			VALUES (?, ?, 't', '2026-12-02T09:00:00.000000000Z', '2026-12-02', '{}', '2026-12-02T09:00:00.000000000Z')`, id, seq)
+			VALUES (`+params+`, 't', '2026-12-02T09:00:00.000000000Z', '2026-12-02', '{}', '2026-12-02T09:00:00.000000000Z')`, id, seq)
 		return err
 	}
 	for _, seq := range []int64{2, 3, 5, 0} {
@@ -127,7 +137,7 @@ func TestGapCheckIsTheDatabase(t *testing.T) {
 		t.Fatalf("event 4 after 3: %v", err)
 	}
 	var acked int64
-	if err := raw.QueryRow("SELECT acked_through FROM stores WHERE id = ?", id).Scan(&acked); err != nil || acked != 4 {
+	if err := raw.QueryRow("SELECT acked_through FROM stores WHERE id = "+strings.SplitN(params, ",", 2)[0], id).Scan(&acked); err != nil || acked != 4 {
 		t.Fatalf("acked_through = %d, %v; want 4", acked, err)
 	}
 }
@@ -167,8 +177,12 @@ func paymentEvent(seq int64, typ, day, status, txRef string) wire.Event {
 }
 
 func TestPaymentsFromEvents(t *testing.T) {
-	ctx := context.Background()
 	db, _ := openDB(t)
+	testPaymentsFromEvents(t, db)
+}
+
+func testPaymentsFromEvents(t *testing.T, db *hub.DB) {
+	ctx := context.Background()
 	id, _ := addStore(t, db, "Chez Julie")
 	b := wire.Batch{Events: []wire.Event{
 		paymentEvent(1, "payment.started", "2026-12-02", "pending", ""),
@@ -236,8 +250,12 @@ func encode(t *testing.T, b wire.Batch) []byte {
 }
 
 func TestAPIKeysAndScopes(t *testing.T) {
-	ctx := context.Background()
 	db, _ := openDB(t)
+	testAPIKeysAndScopes(t, db)
+}
+
+func testAPIKeysAndScopes(t *testing.T, db *hub.DB) {
+	ctx := context.Background()
 	srv := httptest.NewServer(hub.NewServer(hub.Config{DB: db, Log: slog.New(slog.DiscardHandler)}).Handler())
 	defer srv.Close()
 	a := api{t, srv.URL}

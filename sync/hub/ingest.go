@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/passerelle/passerelle/sync/wire"
@@ -42,6 +43,13 @@ func (d *DB) Ingest(ctx context.Context, storeID string, b wire.Batch) (int64, e
 		return acked, nil // nothing new: said where it stands
 	}
 	r := &ingestReq{storeID: storeID, b: b, done: make(chan struct{})}
+	if d.engine == postgresEngine {
+		// PostgreSQL groups concurrent commits itself, and its round
+		// trips would make one writer the bottleneck: each batch has its
+		// own transaction, its store's row locked.
+		d.commitGroup([]*ingestReq{r})
+		return r.acked, r.err
+	}
 	select {
 	case d.ingests <- r:
 	case <-ctx.Done():
@@ -119,6 +127,9 @@ func (d *DB) commitGroup(group []*ingestReq) {
 		return
 	}
 	defer tx.Rollback()
+	// The stores' rows are locked in one order, so that two hub
+	// processes committing groups at once cannot deadlock.
+	sort.SliceStable(group, func(i, j int) bool { return group[i].storeID < group[j].storeID })
 	for _, r := range group {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT batch"); err != nil {
 			fail(fmt.Errorf("hub: ingest: %w", err))
@@ -144,8 +155,10 @@ func (d *DB) commitGroup(group []*ingestReq) {
 // ingestTx applies one batch inside the writer's transaction.
 func (d *DB) ingestTx(ctx context.Context, tx *sql.Tx, storeID string, b wire.Batch) (int64, error) {
 	// Read inside the write transaction: another batch may have applied
-	// part of this one since the look before.
-	acked, err := d.ackedThrough(ctx, tx, storeID)
+	// part of this one since the look before. On PostgreSQL the store's
+	// row is locked until the commit: another hub process with the same
+	// batch waits, then finds it applied.
+	acked, err := d.lockAcked(ctx, tx, storeID)
 	if err != nil {
 		return 0, err
 	}
@@ -157,18 +170,40 @@ func (d *DB) ingestTx(ctx context.Context, tx *sql.Tx, storeID string, b wire.Ba
 		return acked, nil
 	}
 	now := formatTime(d.now())
-	for _, e := range b.Events {
-		if e.Seq <= acked {
-			continue
-		}
-		if err := d.insertEvent(ctx, tx, storeID, e, now); err != nil {
+	if d.engine == postgresEngine {
+		if err := d.insertEventsPG(ctx, tx, storeID, b.Events, acked, now); err != nil {
 			return 0, err
 		}
+	} else {
+		for _, e := range b.Events {
+			if e.Seq <= acked {
+				continue
+			}
+			if err := d.insertEvent(ctx, tx, storeID, e, now); err != nil {
+				return 0, err
+			}
+		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE stores SET last_sync = ? WHERE id = ?", now, storeID); err != nil {
+	if _, err := tx.ExecContext(ctx, d.q("UPDATE stores SET last_sync = ? WHERE id = ?"), now, storeID); err != nil {
 		return 0, fmt.Errorf("hub: ingest: %w", err)
 	}
 	return last, nil
+}
+
+// lockAcked reads a store's position for an update.
+func (d *DB) lockAcked(ctx context.Context, tx *sql.Tx, storeID string) (int64, error) {
+	if d.engine != postgresEngine {
+		return d.ackedThrough(ctx, tx, storeID) // the transaction is the only writer
+	}
+	var acked int64
+	err := tx.QueryRowContext(ctx, "SELECT acked_through FROM stores WHERE id = $1 AND revoked_at IS NULL FOR UPDATE", storeID).Scan(&acked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("hub: store %s: %w", storeID, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("hub: acked position: %w", err)
+	}
+	return acked, nil
 }
 
 type querier interface {
@@ -177,7 +212,7 @@ type querier interface {
 
 func (d *DB) ackedThrough(ctx context.Context, q querier, storeID string) (int64, error) {
 	var acked int64
-	err := q.QueryRowContext(ctx, "SELECT acked_through FROM stores WHERE id = ? AND revoked_at IS NULL", storeID).Scan(&acked)
+	err := q.QueryRowContext(ctx, d.q("SELECT acked_through FROM stores WHERE id = ? AND revoked_at IS NULL"), storeID).Scan(&acked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("hub: store %s: %w", storeID, ErrNotFound)
 	}

@@ -82,7 +82,7 @@ func (d *DB) AddStore(ctx context.Context, name string) (Store, string, error) {
 	now := d.now().UTC()
 	s := Store{ID: gateway.NewID("sto", now), Name: name, CreatedAt: now}
 	key := gateway.NewSecret(storeKeyPrefix, keyBytes)
-	_, err := d.wdb.ExecContext(ctx, "INSERT INTO stores (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
+	_, err := d.wdb.ExecContext(ctx, d.q("INSERT INTO stores (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)"),
 		s.ID, s.Name, hashKey(key), formatTime(now))
 	if err != nil {
 		return Store{}, "", fmt.Errorf("hub: add store: %w", err)
@@ -92,7 +92,7 @@ func (d *DB) AddStore(ctx context.Context, name string) (Store, string, error) {
 
 // RevokeStore revokes a store's key: its gateway's next request is 401.
 func (d *DB) RevokeStore(ctx context.Context, id string) error {
-	res, err := d.wdb.ExecContext(ctx, "UPDATE stores SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", formatTime(d.now()), id)
+	res, err := d.wdb.ExecContext(ctx, d.q("UPDATE stores SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"), formatTime(d.now()), id)
 	if err != nil {
 		return fmt.Errorf("hub: revoke store: %w", err)
 	}
@@ -104,7 +104,7 @@ func (d *DB) RevokeStore(ctx context.Context, id string) error {
 
 // Stores lists every store, revoked ones included.
 func (d *DB) Stores(ctx context.Context) ([]Store, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT id, name, acked_through, last_sync, created_at, revoked_at IS NOT NULL FROM stores ORDER BY id")
+	rows, err := d.db.QueryContext(ctx, d.q("SELECT id, name, acked_through, last_sync, created_at, revoked_at IS NOT NULL FROM stores ORDER BY id"))
 	if err != nil {
 		return nil, fmt.Errorf("hub: stores: %w", err)
 	}
@@ -143,7 +143,7 @@ func (d *DB) AddKey(ctx context.Context, name, storeID string) (string, error) {
 	if storeID != "" {
 		prefix, store = webshopKeyPrefix, storeID
 		var one int
-		err := d.db.QueryRowContext(ctx, "SELECT 1 FROM stores WHERE id = ? AND revoked_at IS NULL", storeID).Scan(&one)
+		err := d.db.QueryRowContext(ctx, d.q("SELECT 1 FROM stores WHERE id = ? AND revoked_at IS NULL"), storeID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("hub: store %s: %w", storeID, ErrNotFound)
 		}
@@ -153,7 +153,7 @@ func (d *DB) AddKey(ctx context.Context, name, storeID string) (string, error) {
 	}
 	now := d.now().UTC()
 	key := gateway.NewSecret(prefix, keyBytes)
-	_, err := d.wdb.ExecContext(ctx, "INSERT INTO api_keys (key_hash, id, name, store_id, created_at) VALUES (?, ?, ?, ?, ?)",
+	_, err := d.wdb.ExecContext(ctx, d.q("INSERT INTO api_keys (key_hash, id, name, store_id, created_at) VALUES (?, ?, ?, ?, ?)"),
 		hashKey(key), gateway.NewID("key", now), name, store, formatTime(now))
 	if err != nil {
 		return "", fmt.Errorf("hub: add key: %w", err)
@@ -169,7 +169,7 @@ func (d *DB) Authenticate(ctx context.Context, key string) (Principal, error) {
 	}
 	h := hashKey(key)
 	var id string
-	err := d.db.QueryRowContext(ctx, "SELECT id FROM stores WHERE key_hash = ? AND revoked_at IS NULL", h).Scan(&id)
+	err := d.db.QueryRowContext(ctx, d.q("SELECT id FROM stores WHERE key_hash = ? AND revoked_at IS NULL"), h).Scan(&id)
 	if err == nil {
 		return Principal{Role: RoleStore, StoreID: id}, nil
 	}
@@ -177,8 +177,8 @@ func (d *DB) Authenticate(ctx context.Context, key string) (Principal, error) {
 		return Principal{}, fmt.Errorf("hub: authenticate: %w", err)
 	}
 	var store sql.NullString
-	err = d.db.QueryRowContext(ctx, `SELECT k.store_id FROM api_keys k LEFT JOIN stores s ON s.id = k.store_id
-		WHERE k.key_hash = ? AND k.revoked_at IS NULL AND s.revoked_at IS NULL`, h).Scan(&store)
+	err = d.db.QueryRowContext(ctx, d.q(`SELECT k.store_id FROM api_keys k LEFT JOIN stores s ON s.id = k.store_id
+		WHERE k.key_hash = ? AND k.revoked_at IS NULL AND s.revoked_at IS NULL`), h).Scan(&store)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, ErrUnauthorized
 	}

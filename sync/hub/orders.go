@@ -82,7 +82,7 @@ func (d *DB) orderRow(ctx context.Context, q interface {
 	var r orderRow
 	var rep sql.NullString
 	var updated string
-	err := q.QueryRowContext(ctx, "SELECT body, content_hash, version, cancelled, reported, updated_at FROM orders WHERE store_id = ? AND ref = ?",
+	err := q.QueryRowContext(ctx, d.q("SELECT body, content_hash, version, cancelled, reported, updated_at FROM orders WHERE store_id = ? AND ref = ?"),
 		storeID, ref).Scan(&r.body, &r.hash, &r.version, &r.cancelled, &rep, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("hub: order %s: %w", ref, ErrNotFound)
@@ -103,9 +103,9 @@ func (d *DB) orderRow(ctx context.Context, q interface {
 }
 
 // nextChange moves the store's order cursor on and returns it.
-func nextChange(ctx context.Context, tx *sql.Tx, storeID string) (int64, error) {
+func (d *DB) nextChange(ctx context.Context, tx *sql.Tx, storeID string) (int64, error) {
 	var c int64
-	err := tx.QueryRowContext(ctx, "UPDATE stores SET order_change = order_change + 1 WHERE id = ? AND revoked_at IS NULL RETURNING order_change", storeID).Scan(&c)
+	err := tx.QueryRowContext(ctx, d.q("UPDATE stores SET order_change = order_change + 1 WHERE id = ? AND revoked_at IS NULL RETURNING order_change"), storeID).Scan(&c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("hub: store %s: %w", storeID, ErrNotFound)
 	}
@@ -134,12 +134,12 @@ func (d *DB) PutOrder(ctx context.Context, storeID string, in gateway.TicketInpu
 	switch {
 	case errors.Is(err, ErrNotFound):
 		res = gateway.Created
-		change, err := nextChange(ctx, tx, storeID)
+		change, err := d.nextChange(ctx, tx, storeID)
 		if err != nil {
 			return OrderView{}, 0, err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO orders (store_id, ref, body, content_hash, version, change, created_at, updated_at)
-			VALUES (?, ?, ?, ?, 1, ?, ?, ?)`, storeID, in.Ref, string(body), hash, change, now, now)
+		_, err = tx.ExecContext(ctx, d.q(`INSERT INTO orders (store_id, ref, body, content_hash, version, change, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 1, ?, ?, ?)`), storeID, in.Ref, string(body), hash, change, now, now)
 		if err != nil {
 			return OrderView{}, 0, fmt.Errorf("hub: order: %w", err)
 		}
@@ -154,12 +154,12 @@ func (d *DB) PutOrder(ctx context.Context, storeID string, in gateway.TicketInpu
 	case cur.reported != nil && in.Total < cur.reported.Paid:
 		return OrderView{}, 0, gateway.Conflict("new total %d is below the %d already paid", in.Total, cur.reported.Paid)
 	default:
-		change, err := nextChange(ctx, tx, storeID)
+		change, err := d.nextChange(ctx, tx, storeID)
 		if err != nil {
 			return OrderView{}, 0, err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE orders SET body = ?, content_hash = ?, version = version + 1, change = ?, updated_at = ?
-			WHERE store_id = ? AND ref = ?`, string(body), hash, change, now, storeID, in.Ref)
+		_, err = tx.ExecContext(ctx, d.q(`UPDATE orders SET body = ?, content_hash = ?, version = version + 1, change = ?, updated_at = ?
+			WHERE store_id = ? AND ref = ?`), string(body), hash, change, now, storeID, in.Ref)
 		if err != nil {
 			return OrderView{}, 0, fmt.Errorf("hub: order: %w", err)
 		}
@@ -194,11 +194,11 @@ func (d *DB) CancelOrder(ctx context.Context, storeID, ref string) (OrderView, e
 	case cur.reported != nil && cur.reported.Paid > 0:
 		return OrderView{}, gateway.Conflict("order %s has approved payments", ref)
 	}
-	change, err := nextChange(ctx, tx, storeID)
+	change, err := d.nextChange(ctx, tx, storeID)
 	if err != nil {
 		return OrderView{}, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE orders SET cancelled = 1, change = ?, updated_at = ? WHERE store_id = ? AND ref = ?",
+	if _, err := tx.ExecContext(ctx, d.q("UPDATE orders SET cancelled = 1, change = ?, updated_at = ? WHERE store_id = ? AND ref = ?"),
 		change, formatTime(d.now()), storeID, ref); err != nil {
 		return OrderView{}, fmt.Errorf("hub: cancel order: %w", err)
 	}
@@ -250,7 +250,7 @@ func (d *DB) OrdersAfter(ctx context.Context, storeID string, after int64, limit
 	if _, err := d.ackedThrough(ctx, d.db, storeID); err != nil {
 		return nil, 0, err
 	}
-	rows, err := d.db.QueryContext(ctx, "SELECT body, version, cancelled, change FROM orders WHERE store_id = ? AND change > ? ORDER BY change LIMIT ?",
+	rows, err := d.db.QueryContext(ctx, d.q("SELECT body, version, cancelled, change FROM orders WHERE store_id = ? AND change > ? ORDER BY change LIMIT ?"),
 		storeID, after, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("hub: orders: %w", err)

@@ -36,9 +36,9 @@ func (d *DB) Payments(ctx context.Context, storeID, day string) ([]Payment, erro
 	if _, err := d.ackedThrough(ctx, d.db, storeID); err != nil {
 		return nil, err
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT payment_id, ticket_ref, status, amount, tip, currency, transaction_ref,
+	rows, err := d.db.QueryContext(ctx, d.q(`SELECT payment_id, ticket_ref, status, amount, tip, currency, transaction_ref,
 			auth_code, merchant_id, scheme, masked_pan, terminal_id, day, at
-		FROM payments WHERE store_id = ? AND day = ? ORDER BY payment_id`, storeID, day)
+		FROM payments WHERE store_id = ? AND day = ? ORDER BY payment_id`), storeID, day)
 	if err != nil {
 		return nil, fmt.Errorf("hub: payments: %w", err)
 	}
@@ -62,7 +62,7 @@ func (d *DB) Payments(ctx context.Context, storeID, day string) ([]Payment, erro
 // EventCount returns how many events the hub holds for a store, and how
 // many distinct seqs (the same, unless something is doubled).
 func (d *DB) EventCount(ctx context.Context, storeID string) (n int64, err error) {
-	err = d.db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE store_id = ?", storeID).Scan(&n)
+	err = d.db.QueryRowContext(ctx, d.q("SELECT count(*) FROM events WHERE store_id = ?"), storeID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("hub: count events: %w", err)
 	}
@@ -71,7 +71,7 @@ func (d *DB) EventCount(ctx context.Context, storeID string) (n int64, err error
 
 // Events returns up to limit of a store's events after seq, in order.
 func (d *DB) Events(ctx context.Context, storeID string, after int64, limit int) ([]wire.Event, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT seq, type, at, day, data FROM events WHERE store_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+	rows, err := d.db.QueryContext(ctx, d.q("SELECT seq, type, at, day, data FROM events WHERE store_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
 		storeID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("hub: events: %w", err)

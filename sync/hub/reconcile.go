@@ -84,8 +84,8 @@ func (d *DB) Reconcile(ctx context.Context, storeID, day string, lines []BankLin
 	if err != nil {
 		return r, fmt.Errorf("hub: reconciliation: %w", err)
 	}
-	_, err = d.wdb.ExecContext(ctx, "INSERT INTO reconciliations (store_id, day, created_at, ok, result) VALUES (?, ?, ?, ?, ?)",
-		storeID, day, formatTime(d.now()), r.OK(), string(b))
+	_, err = d.wdb.ExecContext(ctx, d.q("INSERT INTO reconciliations (store_id, day, created_at, ok, result) VALUES (?, ?, ?, ?, ?)"),
+		storeID, day, formatTime(d.now()), b2i(r.OK()), string(b))
 	if err != nil {
 		return r, fmt.Errorf("hub: record the reconciliation: %w", err)
 	}
@@ -98,4 +98,11 @@ func checkDay(day string) error {
 		return fmt.Errorf("%w: day must be YYYY-MM-DD", ErrInvalid)
 	}
 	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
