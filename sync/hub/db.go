@@ -50,8 +50,8 @@ type DB struct {
 	engine string
 	db     *sql.DB // readers
 	wdb    *sql.DB // the writers: one connection on SQLite, which has one writer anyway
-	now   func() time.Time
-	stmts statements
+	now    func() time.Time
+	stmts  statements
 
 	ingests  chan *ingestReq
 	closed   chan struct{}
