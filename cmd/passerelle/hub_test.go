@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/passerelle/passerelle/sync/hub"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -65,5 +70,40 @@ func TestHubCLI(t *testing.T) {
 	}
 	if rc, _, errs := runCLI(t, "hub", "run", "--database", "mysql://x@127.0.0.1/hub", "--data", data); rc != 1 || !strings.Contains(errs, "postgres://") {
 		t.Fatalf("--database mysql: %d %q", rc, errs)
+	}
+}
+
+// TestSimWebshop posts an order as a web shop and follows it until the
+// hub reads it cancelled.
+func TestSimWebshop(t *testing.T) {
+	ctx := context.Background()
+	db, err := hub.Open(ctx, filepath.Join(t.TempDir(), "hub.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv := httptest.NewServer(hub.NewServer(hub.Config{DB: db, Log: slog.New(slog.DiscardHandler), DecodeOrder: decodeOrder}).Handler())
+	defer srv.Close()
+	s, _, err := db.AddStore(ctx, "Chez Julie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := db.AddKey(ctx, "Site", s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"sim", "webshop", "--url", srv.URL, "--store", s.ID, "--key", key, "--ref", "W-9", "--table", "12", "--total", "4200"}
+	if rc, out, errs := runCLI(t, append(args, "--follow", "0")...); rc != 0 || !strings.Contains(out, "order W-9 posted") {
+		t.Fatalf("post: %d %q %q", rc, out, errs)
+	}
+	if _, err := db.CancelOrder(ctx, s.ID, "W-9"); err != nil {
+		t.Fatal(err)
+	}
+	if rc, out, errs := runCLI(t, append(args, "--follow", "1m", "--every", "10ms")...); rc != 0 || !strings.Contains(out, "order W-9: cancelled") {
+		t.Fatalf("follow: %d %q %q", rc, out, errs)
+	}
+	bad := append(args[:len(args)-2:len(args)-2], "--total", "0", "--follow", "0")
+	if rc, _, errs := runCLI(t, bad...); rc != 1 || !strings.Contains(errs, "422") {
+		t.Fatalf("an invalid order: %d %q", rc, errs)
 	}
 }
