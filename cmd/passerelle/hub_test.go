@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -12,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/sync/hub"
+	"github.com/passerelle/passerelle/web/views"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -105,5 +109,61 @@ func TestSimWebshop(t *testing.T) {
 	bad := append(args[:len(args)-2:len(args)-2], "--total", "0", "--follow", "0")
 	if rc, _, errs := runCLI(t, bad...); rc != 1 || !strings.Contains(errs, "422") {
 		t.Fatalf("an invalid order: %d %q", rc, errs)
+	}
+}
+
+// TestUpstreamSettingsOfThePage: what the admin page's upstream card
+// calls, on a real data directory and a real hub.
+func TestUpstreamSettingsOfThePage(t *testing.T) {
+	ctx := context.Background()
+	db, err := hub.Open(ctx, filepath.Join(t.TempDir(), "hub.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv := httptest.NewServer(hub.NewServer(hub.Config{DB: db, Log: slog.New(slog.DiscardHandler)}).Handler())
+	defer srv.Close()
+	s, key, err := db.AddStore(ctx, "Chez Julie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	st, err := openStore(ctx, data, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u := upstreamState{store: st, settings: upstreamSettings(filepath.Join(data, gateway.ConfigFile)), data: data}
+	if v := u.UpstreamView(ctx); v.On || v.State != gateway.UpstreamDisabled {
+		t.Fatalf("before: %+v", v)
+	}
+	_, err = u.SaveUpstream(ctx, views.UpstreamForm{URL: srv.URL, StoreID: s.ID})
+	var ve *gateway.ValidationError
+	if !errors.As(err, &ve) || ve.Fields[0].Field != "upstream.key" {
+		t.Fatalf("no key yet: %v", err)
+	}
+	if _, err := u.SaveUpstream(ctx, views.UpstreamForm{URL: "http://hub.example.com", StoreID: s.ID, Key: key}); !errors.As(err, &ve) {
+		t.Fatalf("plain http to another box: %v", err)
+	}
+	test, err := u.SaveUpstream(ctx, views.UpstreamForm{URL: srv.URL, StoreID: s.ID, Key: key})
+	if err != nil || !strings.HasPrefix(test, "ok") {
+		t.Fatalf("save: %q %v", test, err)
+	}
+	fi, err := os.Stat(filepath.Join(data, upstreamKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	// Saved again without the key: the one saved is kept.
+	if test, err := u.SaveUpstream(ctx, views.UpstreamForm{URL: srv.URL, StoreID: s.ID}); err != nil || !strings.HasPrefix(test, "ok") {
+		t.Fatalf("save without the key: %q %v", test, err)
+	}
+	if v := u.UpstreamView(ctx); !v.On || v.URL != srv.URL || v.State != gateway.UpstreamOK {
+		t.Fatalf("after: %+v", v)
+	}
+	if err := u.UpstreamOff(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := u.UpstreamView(ctx); v.On || v.State != gateway.UpstreamDisabled || v.URL != srv.URL {
+		t.Fatalf("off: %+v", v)
 	}
 }

@@ -115,7 +115,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	}
 
 	upSettings := upstreamSettings(filepath.Join(data, gateway.ConfigFile))
-	syncState := upstreamState{store: st, settings: upSettings}
+	syncState := upstreamState{store: st, settings: upSettings, data: data}
 	pusher := upstream.New(upstream.Config{Store: st, Events: events, Settings: upSettings, DataDir: data,
 		Orders: tickets, OrderCursor: st.WebCursor,
 		Location: func() *time.Location { return live.Config().Location() }, Log: log, Now: time.Now})
@@ -161,7 +161,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		return err
 	}
 	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
-		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery}, Sync: syncState,
+		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery}, Sync: syncState, Upstream: syncState,
 		PairingLink: func(code string) string { return pairingLink(data, cfg, code) },
 		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)

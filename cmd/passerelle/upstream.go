@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -17,6 +18,7 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/sync/upstream"
 	"github.com/passerelle/passerelle/sync/wire"
+	"github.com/passerelle/passerelle/web"
 	"github.com/passerelle/passerelle/web/views"
 )
 
@@ -274,6 +276,7 @@ func upstreamSettings(path string) func() (gateway.Upstream, error) {
 type upstreamState struct {
 	store    upstream.Store
 	settings func() (gateway.Upstream, error)
+	data     string
 }
 
 func (u upstreamState) Status(ctx context.Context) (upstream.Status, error) {
@@ -304,4 +307,88 @@ func (u upstreamState) State(ctx context.Context) views.Sync {
 		}
 	}
 	return v
+}
+
+var _ web.Upstream = upstreamState{}
+
+// UpstreamView implements web.Upstream.
+func (u upstreamState) UpstreamView(ctx context.Context) views.Upstream {
+	set, err := u.settings()
+	s, serr := u.Status(ctx)
+	v := views.Upstream{On: set.On(), URL: set.URL, StoreID: set.StoreID, CAFingerprint: set.CAFingerprint,
+		State: s.State, Queue: s.Queue, AckedThrough: s.AckedThrough, LastError: s.LastError}
+	if err != nil {
+		v.LastError = err.Error()
+	} else if serr != nil {
+		v.LastError = serr.Error()
+	}
+	if set.CAFile != "" {
+		if pin, err := upstream.PinFile(inData(u.data, set.CAFile)); err == nil {
+			v.CAFingerprint = hex.EncodeToString(pin)
+		}
+	}
+	v.Pinned = v.CAFingerprint != ""
+	if s.LastSuccess != nil {
+		v.LastSuccess = *s.LastSuccess
+	}
+	return v
+}
+
+func inData(data, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(data, path)
+}
+
+// SaveUpstream implements web.Upstream.
+func (u upstreamState) SaveUpstream(ctx context.Context, f views.UpstreamForm) (string, error) {
+	set := gateway.Upstream{URL: f.URL, StoreID: f.StoreID, KeyFile: upstreamKeyFile, CAFingerprint: f.CAFingerprint}
+	var fe []gateway.FieldError
+	if f.Key != "" {
+		if err := upstream.CheckKey(f.Key); err != nil {
+			fe = append(fe, gateway.FieldError{Field: "upstream.key", Message: err.Error()})
+		}
+	} else if _, err := os.Stat(filepath.Join(u.data, upstreamKeyFile)); err != nil {
+		fe = append(fe, gateway.FieldError{Field: "upstream.key", Message: "the store key is required"})
+	}
+	if f.CAFingerprint != "" {
+		if _, err := upstream.ParseFingerprint(f.CAFingerprint); err != nil {
+			fe = append(fe, gateway.FieldError{Field: "upstream.ca_fingerprint", Message: err.Error()})
+		}
+	}
+	cfg := gateway.DefaultConfig()
+	cfg.Upstream = set
+	var ve *gateway.ValidationError
+	if err := cfg.Validate(); errors.As(err, &ve) {
+		fe = append(fe, ve.Fields...)
+	}
+	if len(fe) > 0 {
+		return "", &gateway.ValidationError{Fields: fe}
+	}
+	if f.Key != "" {
+		if err := upstreamFiles(u.data, f.Key, ""); err != nil {
+			return "", err
+		}
+	}
+	on := true
+	set.Enabled = &on
+	if err := writeSection(filepath.Join(u.data, gateway.ConfigFile), "upstream", set); err != nil {
+		return "", err
+	}
+	return testUpstream(ctx, set, u.data), nil
+}
+
+// TestUpstream implements web.Upstream.
+func (u upstreamState) TestUpstream(ctx context.Context) string {
+	set, err := u.settings()
+	if err != nil {
+		return "not tried: " + err.Error()
+	}
+	return testUpstream(ctx, set, u.data)
+}
+
+// UpstreamOff implements web.Upstream.
+func (u upstreamState) UpstreamOff(context.Context) error {
+	return upstreamOff(u.data, io.Discard)
 }
