@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	// packaging holds the files of the packages (the systemd unit), no code.
 	"packaging": {"packaging"},
 	// bench holds the helpers of `make bench`, wiring like cmd.
-	"bench": {"gateway", "store", "drivers", "bench"},
+	"bench": {"gateway", "store", "drivers", "sync", "bench"},
 }
 
 func TestImportDirection(t *testing.T) {

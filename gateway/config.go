@@ -23,6 +23,7 @@ type Config struct {
 	AllowedHosts []string `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
 	Shop         Shop     `yaml:"shop"`
 	MDNS         MDNS     `yaml:"mdns"`
+	Upstream     Upstream `yaml:"upstream"`
 }
 
 // MDNS is how the gateway announces itself to the terminals and finds them
@@ -114,6 +115,7 @@ func (c Config) Validate() error {
 			fe.add(fmt.Sprintf("mdns.interfaces[%d]", i), "an interface's name %s", msg)
 		}
 	}
+	c.Upstream.validate(&fe)
 	if h := c.MDNS.HostName; h != "" && !IsHostLabel(strings.TrimSuffix(strings.TrimSuffix(h, "."), ".local")) {
 		fe.add("mdns.host_name", "must be a host name: letters, digits and hyphens, at most 63, without dots")
 	}

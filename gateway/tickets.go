@@ -45,20 +45,8 @@ func (s *Tickets) Submit(ctx context.Context, till Till, in TicketInput) (Ticket
 	var out Ticket
 	var res SubmitResult
 	err := s.store.Update(ctx, func(tx Tx) error {
-		t, err := tx.TicketByRef(ctx, till.ID, in.Ref)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			res = Created
-			t, err = s.create(ctx, tx, till, in)
-		case err != nil:
-			return err
-		case bytes.Equal(t.Hash, in.ContentHash()):
-			res = Unchanged
-		default:
-			res = Updated
-			err = s.update(ctx, tx, &t, in)
-		}
-		out = t
+		var err error
+		out, res, err = s.submitTx(ctx, tx, till, in, SourceTill)
 		return err
 	})
 	if err != nil {
@@ -77,9 +65,25 @@ func (s *Tickets) unchanged(ctx context.Context, till Till, in TicketInput) (Tic
 	return t, err == nil
 }
 
-func (s *Tickets) create(ctx context.Context, tx Tx, till Till, in TicketInput) (Ticket, error) {
+// submitTx is Submit inside tx, for a validated in from source.
+func (s *Tickets) submitTx(ctx context.Context, tx Tx, till Till, in TicketInput, source string) (Ticket, SubmitResult, error) {
+	t, err := tx.TicketByRef(ctx, till.ID, in.Ref)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		t, err = s.create(ctx, tx, till, in, source)
+		return t, Created, err
+	case err != nil:
+		return t, 0, err
+	case bytes.Equal(t.Hash, in.ContentHash()):
+		return t, Unchanged, nil
+	}
+	err = s.update(ctx, tx, &t, in)
+	return t, Updated, err
+}
+
+func (s *Tickets) create(ctx context.Context, tx Tx, till Till, in TicketInput, source string) (Ticket, error) {
 	now := s.now().UTC()
-	t := Ticket{ID: NewID("tkt", now), Version: 1, Source: "till", Till: till.Name, TillID: till.ID,
+	t := Ticket{ID: NewID("tkt", now), Version: 1, Source: source, Till: till.Name, TillID: till.ID,
 		CreatedAt: now, UpdatedAt: now, Payments: []Payment{}}
 	t.apply(in)
 	if err := tx.InsertTicket(ctx, &t); err != nil {
@@ -137,29 +141,35 @@ func (s *Tickets) Cancel(ctx context.Context, till Till, id string) (Ticket, err
 			return fmt.Errorf("ticket %s: %w", id, ErrNotFound)
 		}
 		out = t
-		if t.Status == TicketCancelled {
-			return nil
-		}
-		if t.Paid != 0 {
-			return Conflict("ticket %s has approved payments", t.Ref)
-		}
-		for _, p := range t.Payments {
-			if p.InProgress() {
-				return &ConflictError{PaymentID: p.ID,
-					Reason: fmt.Sprintf("a payment of ticket %s is in progress on %s", t.Ref, p.Terminal)}
-			}
-		}
-		now := s.now().UTC()
-		t.Status = TicketCancelled
-		t.SetDue()
-		t.UpdatedAt = now
-		if err := tx.UpdateTicket(ctx, &t); err != nil {
-			return err
-		}
-		out = t
-		return appendTicketEvent(ctx, tx, EventTicketCancelled, &t, "", now)
+		return s.cancelTx(ctx, tx, &out)
 	})
 	return out, err
+}
+
+// cancelTx is Cancel inside tx, of the ticket t.
+func (s *Tickets) cancelTx(ctx context.Context, tx Tx, t *Ticket) error {
+	if t.Status == TicketCancelled {
+		return nil
+	}
+	if t.Paid != 0 {
+		return Conflict("ticket %s has approved payments", t.Ref)
+	}
+	for _, p := range t.Payments {
+		if p.InProgress() {
+			return &ConflictError{PaymentID: p.ID,
+				Reason: fmt.Sprintf("a payment of ticket %s is in progress on %s", t.Ref, p.Terminal)}
+		}
+	}
+	now := s.now().UTC()
+	c := *t
+	c.Status = TicketCancelled
+	c.SetDue()
+	c.UpdatedAt = now
+	if err := tx.UpdateTicket(ctx, &c); err != nil {
+		return err
+	}
+	*t = c
+	return appendTicketEvent(ctx, tx, EventTicketCancelled, t, "", now)
 }
 
 // Get returns a ticket that till may see.

@@ -38,6 +38,7 @@ func (s *Server) settingsModel(ctx context.Context, p views.Page) (views.Setting
 	if abs, err := filepath.Abs(s.c.DataDir); err == nil {
 		m.DataDir = abs
 	}
+	s.upstreamModel(ctx, &m)
 	var err error
 	m.DBSize, err = s.c.Store.DatabaseSize(ctx)
 	return m, err

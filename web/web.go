@@ -89,7 +89,8 @@ type Sync interface {
 	State(ctx context.Context) views.Sync
 }
 
-// Config holds what New needs. Webhooks, Discovery and Sync may be nil.
+// Config holds what New needs. Webhooks, Discovery, Sync and Upstream may
+// be nil.
 type Config struct {
 	Admin     *gateway.Admin
 	Tickets   *gateway.Tickets
@@ -104,6 +105,7 @@ type Config struct {
 	Webhooks  Webhooks
 	Discovery Discovery
 	Sync      Sync
+	Upstream  Upstream
 	// PairingLink returns the passerelle://pair link of a pairing code.
 	PairingLink func(code string) string
 	Fingerprint string // of the TLS certificate; "" without TLS
@@ -206,6 +208,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings/shop", s.private(s.saveShop))
 	mux.Handle("POST /settings/password", s.private(s.changePassword))
 	mux.Handle("POST /settings/backup", s.private(s.backup))
+	mux.Handle("POST /settings/upstream", s.private(s.saveUpstream))
+	mux.Handle("POST /settings/upstream/test", s.private(s.testUpstream))
+	mux.Handle("POST /settings/upstream/off", s.private(s.upstreamOff))
 	mux.Handle("GET /admin/events", s.private(s.events))
 }
 
@@ -447,6 +452,7 @@ var noticeKeys = map[string]bool{
 	"setup.done": true, "logout.done": true, "ticket.cancelled": true, "pay.resolved": true, "pay.reviewed_done": true,
 	"pay.aborted": true, "pay.abort_offline": true, "term.renamed": true, "term.revoked_done": true,
 	"till.revoked": true, "till.retried": true, "till.callback_saved": true, "set.saved": true, "set.changed": true,
+	"sync.turned_off": true,
 }
 
 // redirect answers a form with a redirect to a page that shows notice.

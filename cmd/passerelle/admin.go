@@ -181,10 +181,15 @@ func (s *settings) SaveShop(_ context.Context, shop gateway.Shop) error {
 	return nil
 }
 
-// writeShop replaces the shop section of the configuration file, keeping
-// the other sections and their comments. The new file must load before it
-// takes the old one's place.
+// writeShop replaces the shop section of the configuration file.
 func writeShop(path string, shop gateway.Shop) error {
+	return writeSection(path, "shop", shop)
+}
+
+// writeSection replaces one top-level section of the configuration file,
+// keeping the other sections and their comments. The new file must load
+// before it takes the old one's place.
+func writeSection(path, section string, value any) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("settings: %w", err)
@@ -201,17 +206,17 @@ func writeShop(path string, shop gateway.Shop) error {
 		return fmt.Errorf("settings: %s is not a mapping", path)
 	}
 	var val yaml.Node
-	if err := val.Encode(shop); err != nil {
+	if err := val.Encode(value); err != nil {
 		return fmt.Errorf("settings: %w", err)
 	}
 	replaced := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "shop" {
+		if root.Content[i].Value == section {
 			root.Content[i+1], replaced = &val, true
 		}
 	}
 	if !replaced {
-		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "shop"}, &val)
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: section}, &val)
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -39,6 +39,8 @@ func commands() []command {
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
 		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},
 		{"tls", "the certificate's fingerprint and public-key pin, for tills and terminals", tlsCommand},
+		{"upstream", "sync to the hub: set, status, off", upstreamCommand},
+		{"hub", "the upstream server: run, store, key", hubCommand},
 		{"sim", "simulators: sim till, sim terminal", simCommand},
 		{"service", "the system service: install, uninstall, start, stop, restart, status", serviceCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

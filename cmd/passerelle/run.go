@@ -24,6 +24,7 @@ import (
 	"github.com/passerelle/passerelle/drivers/webhook"
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
+	"github.com/passerelle/passerelle/sync/upstream"
 	"github.com/passerelle/passerelle/web"
 )
 
@@ -116,18 +117,27 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		return err
 	}
 
+	upSettings := upstreamSettings(filepath.Join(data, gateway.ConfigFile))
+	syncState := upstreamState{store: st, settings: upSettings, data: data}
+	pusher := upstream.New(upstream.Config{Store: st, Events: events, Settings: upSettings, DataDir: data,
+		Orders: tickets, OrderCursor: st.WebCursor,
+		Location: func() *time.Location { return live.Config().Location() }, Log: log, Now: time.Now})
+
 	mux := http.NewServeMux()
 	hub.Register(mux)
 	parts := newParts()
 	parts.check("terminals", hub.Health)
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort,
 		Health: func(ctx context.Context) tillapi.Health {
-			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: "disabled"}
+			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: gateway.UpstreamDisabled}
 			if err := st.Ping(ctx); err != nil {
 				h.Status, h.Store = "degraded", "error"
 			}
 			if down := parts.down(); len(down) > 0 {
 				h.Status, h.Down = "degraded", down
+			}
+			if s, err := syncState.Status(ctx); err == nil {
+				h.Upstream = s.State
 			}
 			return h
 		}}).Register(mux)
@@ -160,7 +170,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	}
 	link := &linkTarget{} // known once bound, before serving
 	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
-		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery},
+		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery}, Sync: syncState, Upstream: syncState,
 		PairingLink: func(code string) string { return link.link(code) },
 		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
@@ -182,6 +192,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(parts.run(gctx, "server", srv.Run))
 	g.Go(parts.run(gctx, "webhooks", hooks.Run))
+	g.Go(parts.run(gctx, "upstream", pusher.Run))
 	g.Go(parts.run(gctx, "terminals", hub.Run))
 	g.Go(parts.run(gctx, "scenarios", scenarios.Run))
 	g.Go(parts.run(gctx, "event watch", func(ctx context.Context) error { return events.WatchStore(ctx, storeWatch, log) }))

@@ -283,6 +283,34 @@ type Settings struct {
 	DBSize      int64
 	Version     string
 	TimeZones   []string
+
+	HasUpstream    bool
+	Upstream       Upstream
+	UpstreamForm   UpstreamForm
+	UpstreamErrors Errors
+	UpstreamTest   string // what a test of the connection gave
+}
+
+// Upstream is upstream sync as the settings page shows it.
+type Upstream struct {
+	On            bool
+	URL           string
+	StoreID       string
+	CAFingerprint string
+	Pinned        bool // a certificate or a fingerprint is pinned
+	State         string
+	Queue         int64
+	AckedThrough  int64
+	LastSuccess   time.Time
+	LastError     string
+}
+
+// UpstreamForm is the upstream settings form. Key is never shown back.
+type UpstreamForm struct {
+	URL           string
+	StoreID       string
+	Key           string
+	CAFingerprint string
 }
 
 // ErrorPage is a page that says what went wrong.
