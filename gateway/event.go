@@ -35,7 +35,7 @@ const (
 	// EventTillRevoked carries the till's ID, so that the till's own
 	// event streams, which follow its events only, see it and end. It is
 	// not sent to tills: it carries no ticket.
-	EventTillRevoked = "till.revoked"
+	EventTillRevoked     = "till.revoked"
 	EventTerminalRenamed = "terminal.renamed"
 )
 
