@@ -299,10 +299,10 @@ func TestProtocolSchemasAgainstRealFrames(t *testing.T) {
 	sim("F1; cancel; F1; 1; split; 2; pay; approve; next; approve; wait")
 	// Declined, then paid; a table without a ticket.
 	simPostTour(t, url, key, simTourTicket("1255", "8", 1000))
-	sim("F2; 9; ok; wait; F2; 8; full; decline; ok; full; approve; wait")
+	sim("F2; 9; wait; F2; 8; full; decline; ok; full; approve; wait")
 	// The connection drops before the result: it goes again, reconnected.
 	simPostTour(t, url, key, simTourTicket("1256", "10", 1000))
-	sim("F2; 10; full; drop; F2; 10; ok")
+	sim("F2; 10; full; drop; F2; 10; wait")
 
 	// The probe, with the simulator's token. The till cancels a ticket
 	// being paid: the terminal is asked to abort. Then a payment left
