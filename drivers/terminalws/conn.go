@@ -38,6 +38,9 @@ type conn struct {
 	// the loop's last step: the hub's sweep reads it from its goroutine.
 	paying atomic.Pointer[string]
 	logged map[string]bool // fields ignored, already logged once
+	// welcomed numbers this connection's welcome among all the hub's: of
+	// two connections of one terminal, the later welcomed is the live one.
+	welcomed uint64
 }
 
 func newConn(h *Hub, ws *websocket.Conn, addr string) *conn {
@@ -107,7 +110,10 @@ func (c *conn) run(ctx context.Context) {
 	if !c.handshake(ctx) {
 		return
 	}
-	c.h.join(c)
+	if !c.h.join(c) {
+		c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+		return
+	}
 	defer c.h.leave(c)
 	c.sess = c.h.c.Sessions.New(c.term, func(m gateway.Message) { c.sendMsg(m) })
 	// A rename committed since hello read the terminal, but told before
@@ -218,6 +224,7 @@ func (c *conn) handshake(ctx context.Context) bool {
 		return false
 	}
 	c.term, c.cols = term, term.ReceiptCols()
+	c.welcomed = c.h.welcomes.Add(1)
 	c.sendMsg(welcomeMsg{Type: "welcome", TerminalID: term.ID, Name: term.Name, Token: token})
 	c.h.c.Log.Info("terminal connected", "terminal", term.Name, "id", term.ID, "addr", c.addr, "paired", token != "")
 	return true

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -73,6 +74,7 @@ type Hub struct {
 	upgrader websocket.Upgrader
 	mu       sync.Mutex
 	conns    map[string]*conn // by terminal ID
+	welcomes atomic.Uint64    // numbers the welcomes sent, in order
 	menus    menuCache
 	wg       sync.WaitGroup
 	// ctx ends every connection when Run returns: hijacked connections are
@@ -203,15 +205,25 @@ func (h *Hub) OnlineIDs() []string {
 }
 
 // join registers c as its terminal's connection; an older connection of
-// the same terminal is closed (the terminal reconnected).
-func (h *Hub) join(c *conn) {
+// the same terminal is closed (the terminal reconnected). Older means
+// welcomed earlier, not joined earlier: a terminal reconnects as soon as
+// it has its welcome, so the new connection can join before the old one
+// gets there, and then the old one is the one to go. join reports whether
+// c is the terminal's connection.
+func (h *Hub) join(c *conn) bool {
 	h.mu.Lock()
 	old := h.conns[c.term.ID]
+	if old != nil && old.welcomed > c.welcomed {
+		h.mu.Unlock()
+		c.close("replaced by a new connection")
+		return false
+	}
 	h.conns[c.term.ID] = c
 	h.mu.Unlock()
 	if old != nil {
 		old.close("replaced by a new connection")
 	}
+	return true
 }
 
 func (h *Hub) leave(c *conn) {
