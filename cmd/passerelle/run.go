@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/passerelle/passerelle/docs"
 	"github.com/passerelle/passerelle/drivers/listener"
 	"github.com/passerelle/passerelle/drivers/terminalws"
 	"github.com/passerelle/passerelle/drivers/tillapi"
@@ -127,7 +128,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	hub.Register(mux)
 	parts := newParts()
 	parts.check("terminals", hub.Health)
-	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort,
+	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: gateway.UpstreamDisabled}
 			if err := st.Ping(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle/passerelle/docs"
 	"github.com/passerelle/passerelle/drivers/tillapi"
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
@@ -133,7 +134,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 
 	mux := http.NewServeMux()
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,
-		Heartbeat: opt.heartbeat,
+		Heartbeat: opt.heartbeat, OpenAPI: docs.OpenAPI,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: "test", Store: "ok", Upstream: "disabled"}
 			if err := st.Ping(ctx); err != nil {
