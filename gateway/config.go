@@ -24,6 +24,14 @@ type Config struct {
 	Shop         Shop     `yaml:"shop"`
 	MDNS         MDNS     `yaml:"mdns"`
 	Upstream     Upstream `yaml:"upstream"`
+	Metrics      Metrics  `yaml:"metrics"`
+}
+
+// Metrics configures GET /metrics (docs/operations.md). The main listener
+// serves it to an admin till key; Listen adds a listener of its own that
+// serves it without a key, for a Prometheus on a trusted network.
+type Metrics struct {
+	Listen string `yaml:"listen"` // "" for none, else host:port
 }
 
 // MDNS is how the gateway announces itself to the terminals and finds them

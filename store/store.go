@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -58,6 +59,9 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	path     string                         // the database file, for its size
+	observer atomic.Pointer[CommitObserver] // told of each commit (metrics)
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -116,8 +120,8 @@ func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*S
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
 	s := &Store{db: db, wdb: wdb, w: &wconn{conn: conn, stmts: map[string]*sql.Stmt{}}, log: log, pub: pub,
-		tillByKey: tillByKey,
-		reqs:      make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
+		tillByKey: tillByKey, path: path,
+		reqs: make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
 	go s.writer()
 	return s, nil
 }

@@ -128,7 +128,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	hub.Register(mux)
 	parts := newParts()
 	parts.check("terminals", hub.Health)
-	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI,
+	api := tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: gateway.UpstreamDisabled}
 			if err := st.Ping(ctx); err != nil {
@@ -141,7 +141,10 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 				h.Upstream = s.State
 			}
 			return h
-		}}).Register(mux)
+		}})
+	api.Register(mux)
+	met := newMetrics(st, hub, api, syncState, log)
+	mux.Handle("GET /metrics", met.AdminOnly(tills))
 
 	hosts := hostNames(slices.Concat(cfg.AllowedHosts, mdnsHostNames(cfg)))
 	var cert *tls.Certificate
@@ -192,6 +195,13 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(parts.run(gctx, "server", srv.Run))
+	if cfg.Metrics.Listen != "" {
+		msrv, err := metricsListener(ctx, cfg.Metrics.Listen, met, log)
+		if err != nil {
+			return err
+		}
+		g.Go(parts.run(gctx, "metrics", msrv.Run))
+	}
 	g.Go(parts.run(gctx, "webhooks", hooks.Run))
 	g.Go(parts.run(gctx, "upstream", pusher.Run))
 	g.Go(parts.run(gctx, "terminals", hub.Run))

@@ -42,6 +42,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
 	if err := flush(rc, w, ": passerelle events\n\n"); err != nil {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -24,6 +25,7 @@ type Server struct {
 	log       *slog.Logger
 	heartbeat time.Duration
 	openAPI   []byte
+	streams   atomic.Int64 // open event streams
 	// refusals bounds the log lines of refused keys: someone trying keys
 	// must not fill the disk.
 	refusals *gateway.LogLimiter
@@ -334,3 +336,6 @@ func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(s.openAPI)))
 	w.Write(s.openAPI)
 }
+
+// OpenStreams is the number of event streams open now (for the metrics).
+func (s *Server) OpenStreams() int { return int(s.streams.Load()) }
