@@ -60,8 +60,9 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	path     string                         // the database file, for its size
-	observer atomic.Pointer[CommitObserver] // told of each commit (metrics)
+	path      string                         // the database file, for its size
+	observer  atomic.Pointer[CommitObserver] // told of each commit (metrics)
+	compacted atomic.Int64                   // the event log's compaction horizon (retention.go)
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -70,7 +71,10 @@ var _ gateway.Store = (*Store)(nil)
 // connection has them, not only the first.
 func dsn(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)",
+		// A checkpoint truncates the WAL back to this size: without it a
+		// burst leaves a WAL of its size on the disk for good.
+		"journal_size_limit(67108864)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -122,6 +126,13 @@ func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*S
 	s := &Store{db: db, wdb: wdb, w: &wconn{conn: conn, stmts: map[string]*sql.Stmt{}}, log: log, pub: pub,
 		tillByKey: tillByKey, path: path,
 		reqs: make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
+	if err := s.loadCompacted(ctx); err != nil {
+		tillByKey.Close()
+		conn.Close()
+		db.Close()
+		wdb.Close()
+		return nil, err
+	}
 	go s.writer()
 	return s, nil
 }

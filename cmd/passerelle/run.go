@@ -128,7 +128,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	hub.Register(mux)
 	parts := newParts()
 	parts.check("terminals", hub.Health)
-	api := tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI,
+	api := tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI, Compacted: st.CompactedThrough,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: gateway.UpstreamDisabled}
 			if err := st.Ping(ctx); err != nil {
@@ -203,6 +203,9 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		g.Go(parts.run(gctx, "metrics", msrv.Run))
 	}
 	g.Go(parts.run(gctx, "webhooks", hooks.Run))
+	g.Go(parts.run(gctx, "retention", func(ctx context.Context) error {
+		return st.RunRetention(ctx, retentionPolicy(cfg, upSettings), retentionEvery, time.Now, log)
+	}))
 	g.Go(parts.run(gctx, "upstream", pusher.Run))
 	g.Go(parts.run(gctx, "terminals", hub.Run))
 	g.Go(parts.run(gctx, "scenarios", scenarios.Run))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -170,7 +171,8 @@ func expect(t *testing.T, what string, r response, want int) {
 // no field left undescribed, content types and headers.
 func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
-	e := newEnv(t, envOptions{})
+	var compacted atomic.Int64
+	e := newEnv(t, envOptions{compacted: compacted.Load})
 	c := newSpecCheck(t)
 	key := e.addTill("Caisse 1", false)
 	admin := e.addTill("Manager", true)
@@ -264,6 +266,15 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 
 	// The event stream: its answer and each event's data.
 	c.checkEvents(t, e, key)
+
+	// A resume point before the compaction horizon.
+	compacted.Store(2)
+	old := c.call(t, e, "GET", "/api/v1/events?after=1", key, nil, nil, true)
+	expect(t, "resume compacted", old, 409)
+	if p := old.problem(t); p.CompactedThrough == nil || *p.CompactedThrough != 2 || p.Type != "urn:passerelle:problem:resume-compacted" {
+		t.Errorf("resume-compacted: %s", old.body)
+	}
+	compacted.Store(0)
 
 	// Paths and methods the document does not have: 404 and 405 as
 	// problems, the 405's Allow listing the document's methods.

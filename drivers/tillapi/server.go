@@ -25,6 +25,7 @@ type Server struct {
 	log       *slog.Logger
 	heartbeat time.Duration
 	openAPI   []byte
+	compacted func() int64
 	streams   atomic.Int64 // open event streams
 	// refusals bounds the log lines of refused keys: someone trying keys
 	// must not fill the disk.
@@ -61,6 +62,9 @@ type Config struct {
 	// OpenAPI is the API's description (docs/openapi.yaml), served without
 	// a key at GET /api/v1/openapi.yaml; the route is 404 when nil.
 	OpenAPI []byte
+	// Compacted is the event log's compaction horizon (optional): a
+	// stream may not resume before it (docs/operations.md, Retention).
+	Compacted func() int64
 }
 
 // New returns the till API server.
@@ -69,7 +73,7 @@ func New(c Config) *Server {
 	if hb == 0 {
 		hb = 15 * time.Second
 	}
-	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb, openAPI: c.OpenAPI,
+	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb, openAPI: c.OpenAPI, compacted: c.Compacted,
 		refusals: gateway.NewLogLimiter(10, time.Minute)}
 }
 
