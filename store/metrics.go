@@ -14,6 +14,7 @@ type Counts struct {
 	PaymentsByStatus map[string]int64
 	LastSeq          int64
 	UpstreamAcked    int64
+	CompactedThrough int64 // the event log's compaction horizon
 	Webhooks         []WebhookQueue
 	DBBytes          int64 // the database file
 	WALBytes         int64 // its write-ahead log
@@ -44,6 +45,7 @@ func (s *Store) Counts(ctx context.Context) (Counts, error) {
 		return c, err
 	}
 	c.UpstreamAcked = up.AckedThrough
+	c.CompactedThrough = s.CompactedThrough()
 	if c.Webhooks, err = s.webhookQueues(ctx); err != nil {
 		return c, err
 	}

@@ -23,7 +23,7 @@ func newMetrics(st *store.Store, hub *terminalws.Hub, api *tillapi.Server, sync 
 				return metrics.Counts{}, err
 			}
 			out := metrics.Counts{TicketsByStatus: c.TicketsByStatus, PaymentsByStatus: c.PaymentsByStatus,
-				LastSeq: c.LastSeq, UpstreamAcked: c.UpstreamAcked, DBBytes: c.DBBytes, WALBytes: c.WALBytes}
+				LastSeq: c.LastSeq, UpstreamAcked: c.UpstreamAcked, CompactedThrough: c.CompactedThrough, DBBytes: c.DBBytes, WALBytes: c.WALBytes}
 			for _, q := range c.Webhooks {
 				out.Webhooks = append(out.Webhooks, metrics.WebhookQueue{Till: q.Till, Pending: q.Pending, Attempts: q.Attempts})
 			}

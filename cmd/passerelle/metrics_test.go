@@ -81,6 +81,7 @@ func TestMetricsScrape(t *testing.T) {
 	expectValue(t, fams, "passerelle_tickets", `status="paid"`, 0)
 	expectValue(t, fams, "passerelle_payments", `status="approved"`, 0)
 	expectValue(t, fams, "passerelle_events_last_seq", "", 5)
+	expectValue(t, fams, "passerelle_events_compacted_through", "", 0)
 	expectValue(t, fams, "passerelle_event_streams", "", 1)
 	expectValue(t, fams, "passerelle_terminals_online", "", 0)
 	expectValue(t, fams, "passerelle_upstream_lag_events", "", 0)

@@ -25,6 +25,7 @@ type Counts struct {
 	PaymentsByStatus map[string]int64
 	LastSeq          int64 // the event log's last event
 	UpstreamAcked    int64 // the last event the hub acknowledged
+	CompactedThrough int64 // the event log's compaction horizon
 	Webhooks         []WebhookQueue
 	DBBytes          int64
 	WALBytes         int64
@@ -150,6 +151,7 @@ var (
 	descTickets   = prometheus.NewDesc("passerelle_tickets", "Tickets in the store, by status.", []string{"status"}, nil)
 	descPayments  = prometheus.NewDesc("passerelle_payments", "Payments in the store, by outcome (status).", []string{"status"}, nil)
 	descLastSeq   = prometheus.NewDesc("passerelle_events_last_seq", "The event log's last event.", nil, nil)
+	descCompacted = prometheus.NewDesc("passerelle_events_compacted_through", "The event log's compaction horizon: events up to it no longer carry their ticket.", nil, nil)
 	descUpAcked   = prometheus.NewDesc("passerelle_upstream_acked_seq", "The last event the hub acknowledged.", nil, nil)
 	descUpLag     = prometheus.NewDesc("passerelle_upstream_lag_events", "Events not yet acknowledged by the hub (0 when sync is off).", nil, nil)
 	descUpState   = prometheus.NewDesc("passerelle_upstream_state", "The upstream sync's state: 1 for the current one.", []string{"state"}, nil)
@@ -162,7 +164,7 @@ var (
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTickets, descPayments, descLastSeq, descUpAcked, descUpLag, descUpState,
+	for _, d := range []*prometheus.Desc{descTickets, descPayments, descLastSeq, descCompacted, descUpAcked, descUpLag, descUpState,
 		descHookQueue, descHookFail, descTerminals, descStreams, descDBBytes, descScrapeErr} {
 		ch <- d
 	}
@@ -199,6 +201,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descPayments, float64(n.PaymentsByStatus[string(st)]), string(st))
 	}
 	gauge(descLastSeq, float64(n.LastSeq))
+	gauge(descCompacted, float64(n.CompactedThrough))
 	gauge(descUpAcked, float64(n.UpstreamAcked))
 	lag := 0.0
 	if state != "" && state != gateway.UpstreamDisabled && n.LastSeq > n.UpstreamAcked {
