@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -125,6 +126,11 @@ func (c Config) Validate() error {
 	}
 	if len(c.Shop.Currency) != 3 {
 		fe.add("shop.currency", "must be an ISO 4217 code such as EUR")
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			fe.add("metrics.listen", "must be host:port, such as 127.0.0.1:9420 (or empty for none)")
+		}
 	}
 	if d := c.Retention.CompactEventsAfterDays; d < 0 || d > MaxCompactEventsAfterDays {
 		fe.add("retention.compact_events_after_days", "must be between 0 (never) and %d", MaxCompactEventsAfterDays)

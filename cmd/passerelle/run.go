@@ -193,13 +193,16 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 			"url", openURL(scheme, srv.Addr()), "file", codes.Path())
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(parts.run(gctx, "server", srv.Run))
+	var msrv *listener.Server
 	if cfg.Metrics.Listen != "" {
-		msrv, err := metricsListener(ctx, cfg.Metrics.Listen, met, log)
-		if err != nil {
+		if msrv, err = metricsListener(ctx, cfg.Metrics.Listen, met, log); err != nil {
 			return err
 		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(parts.run(gctx, "server", srv.Run))
+	if msrv != nil {
 		g.Go(parts.run(gctx, "metrics", msrv.Run))
 	}
 	g.Go(parts.run(gctx, "webhooks", hooks.Run))
