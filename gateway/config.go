@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -18,12 +19,35 @@ const ConfigFile = "passerelle.yaml"
 // Config is the gateway's configuration: embedded defaults, then the file in
 // the data directory, then environment and flags (applied by the caller).
 type Config struct {
-	Listen       string   `yaml:"listen"`
-	TLS          bool     `yaml:"tls"`
-	AllowedHosts []string `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
-	Shop         Shop     `yaml:"shop"`
-	MDNS         MDNS     `yaml:"mdns"`
-	Upstream     Upstream `yaml:"upstream"`
+	Listen       string    `yaml:"listen"`
+	TLS          bool      `yaml:"tls"`
+	AllowedHosts []string  `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
+	Shop         Shop      `yaml:"shop"`
+	MDNS         MDNS      `yaml:"mdns"`
+	Upstream     Upstream  `yaml:"upstream"`
+	Metrics      Metrics   `yaml:"metrics"`
+	Retention    Retention `yaml:"retention"`
+}
+
+// Retention is what the gateway keeps (docs/operations.md). Tickets and
+// payments are kept for good; an event loses its copy of the ticket once
+// it is older than CompactEventsAfterDays and every till's webhook and the
+// upstream hub have it.
+type Retention struct {
+	CompactEventsAfterDays int `yaml:"compact_events_after_days"` // 0: never compact
+}
+
+// DefaultCompactEventsAfterDays leaves a till a month to resume its stream.
+const DefaultCompactEventsAfterDays = 30
+
+// MaxCompactEventsAfterDays is ten years, past any need.
+const MaxCompactEventsAfterDays = 3660
+
+// Metrics configures GET /metrics (docs/operations.md). The main listener
+// serves it to an admin till key; Listen adds a listener of its own that
+// serves it without a key, for a Prometheus on a trusted network.
+type Metrics struct {
+	Listen string `yaml:"listen"` // "" for none, else host:port
 }
 
 // MDNS is how the gateway announces itself to the terminals and finds them
@@ -53,9 +77,10 @@ type Shop struct {
 // DefaultConfig is what a gateway runs with when nothing is configured.
 func DefaultConfig() Config {
 	return Config{
-		Listen: ":8420",
-		TLS:    true,
-		MDNS:   MDNS{Enabled: true},
+		Listen:    ":8420",
+		TLS:       true,
+		MDNS:      MDNS{Enabled: true},
+		Retention: Retention{CompactEventsAfterDays: DefaultCompactEventsAfterDays},
 		Shop: Shop{
 			Name:     "Mon Restaurant",
 			TimeZone: "Europe/Paris",
@@ -101,6 +126,14 @@ func (c Config) Validate() error {
 	}
 	if len(c.Shop.Currency) != 3 {
 		fe.add("shop.currency", "must be an ISO 4217 code such as EUR")
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			fe.add("metrics.listen", "must be host:port, such as 127.0.0.1:9420 (or empty for none)")
+		}
+	}
+	if d := c.Retention.CompactEventsAfterDays; d < 0 || d > MaxCompactEventsAfterDays {
+		fe.add("retention.compact_events_after_days", "must be between 0 (never) and %d", MaxCompactEventsAfterDays)
 	}
 	if len(c.Shop.VATRates) == 0 {
 		fe.add("shop.vat_rates", "at least one rate is required")

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -58,6 +59,10 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	path      string                         // the database file, for its size
+	observer  atomic.Pointer[CommitObserver] // told of each commit (metrics)
+	compacted atomic.Int64                   // the event log's compaction horizon (retention.go)
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -66,7 +71,10 @@ var _ gateway.Store = (*Store)(nil)
 // connection has them, not only the first.
 func dsn(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)",
+		// A checkpoint truncates the WAL back to this size: without it a
+		// burst leaves a WAL of its size on the disk for good.
+		"journal_size_limit(67108864)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -116,8 +124,15 @@ func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*S
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
 	s := &Store{db: db, wdb: wdb, w: &wconn{conn: conn, stmts: map[string]*sql.Stmt{}}, log: log, pub: pub,
-		tillByKey: tillByKey,
-		reqs:      make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
+		tillByKey: tillByKey, path: path,
+		reqs: make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
+	if err := s.loadCompacted(ctx); err != nil {
+		tillByKey.Close()
+		conn.Close()
+		db.Close()
+		wdb.Close()
+		return nil, err
+	}
 	go s.writer()
 	return s, nil
 }

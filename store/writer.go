@@ -96,6 +96,9 @@ func (s *Store) writer() {
 		start := time.Now()
 		s.commit(batch)
 		lastSize, lastTook = len(batch), time.Since(start)
+		if o := s.observer.Load(); o != nil {
+			(*o)(lastTook, lastSize)
+		}
 	}
 }
 

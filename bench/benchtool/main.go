@@ -34,14 +34,14 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchtool codes|seed|sse|startup|proc [flags]")
+		return errors.New("usage: benchtool codes|seed|sse|startup|proc|compact [flags]")
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer) error{
-		"codes": codes, "seed": seed, "sse": sse, "startup": startup, "proc": proc,
+		"codes": codes, "seed": seed, "sse": sse, "startup": startup, "proc": proc, "compact": compact,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown command %q (codes, seed, sse, startup, proc)", args[0])
+		return fmt.Errorf("unknown command %q (codes, seed, sse, startup, proc, compact)", args[0])
 	}
 	return cmd(ctx, args[1:], out)
 }

@@ -38,6 +38,8 @@ func commands() []command {
 		{"terminal", "pair and manage terminals: code, list, rename, revoke", terminalCommand},
 		{"payment", "payments without outcome: pending, resolve", paymentCommand},
 		{"admin", "the admin page's access: setup-code, reset-password", adminCommand},
+		{"backup", "write a consistent copy of the database to FILE, gateway running or not", backupCommand},
+		{"restore", "replace the database by a backup FILE (gateway stopped; the old one kept aside)", restoreCommand},
 		{"tls", "the certificate's fingerprint and public-key pin, for tills and terminals", tlsCommand},
 		{"upstream", "sync to the hub: set, status, off", upstreamCommand},
 		{"hub", "the upstream server: run, store, key", hubCommand},

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/passerelle/passerelle/docs"
 	"github.com/passerelle/passerelle/drivers/listener"
 	"github.com/passerelle/passerelle/drivers/terminalws"
 	"github.com/passerelle/passerelle/drivers/tillapi"
@@ -127,7 +128,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	hub.Register(mux)
 	parts := newParts()
 	parts.check("terminals", hub.Health)
-	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort,
+	api := tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI, Compacted: st.CompactedThrough,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: gateway.UpstreamDisabled}
 			if err := st.Ping(ctx); err != nil {
@@ -140,7 +141,10 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 				h.Upstream = s.State
 			}
 			return h
-		}}).Register(mux)
+		}})
+	api.Register(mux)
+	met := newMetrics(st, hub, api, syncState, log)
+	mux.Handle("GET /metrics", met.AdminOnly(tills))
 
 	hosts := hostNames(slices.Concat(cfg.AllowedHosts, mdnsHostNames(cfg)))
 	var cert *tls.Certificate
@@ -189,9 +193,22 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 			"url", openURL(scheme, srv.Addr()), "file", codes.Path())
 	}
 
+	var msrv *listener.Server
+	if cfg.Metrics.Listen != "" {
+		if msrv, err = metricsListener(ctx, cfg.Metrics.Listen, met, log); err != nil {
+			return err
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(parts.run(gctx, "server", srv.Run))
+	if msrv != nil {
+		g.Go(parts.run(gctx, "metrics", msrv.Run))
+	}
 	g.Go(parts.run(gctx, "webhooks", hooks.Run))
+	g.Go(parts.run(gctx, "retention", func(ctx context.Context) error {
+		return st.RunRetention(ctx, retentionPolicy(cfg, upSettings), retentionEvery, time.Now, log)
+	}))
 	g.Go(parts.run(gctx, "upstream", pusher.Run))
 	g.Go(parts.run(gctx, "terminals", hub.Run))
 	g.Go(parts.run(gctx, "scenarios", scenarios.Run))

@@ -42,6 +42,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
 	if err := flush(rc, w, ": passerelle events\n\n"); err != nil {
 		return nil
 	}
@@ -61,6 +63,12 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 		case err != nil:
 			s.log.Error("event stream", "err", err)
 			return nil // headers are sent: the client reconnects with Last-Event-ID
+		}
+		if s.compacted != nil && len(evs) > 0 && evs[0].Seq <= s.compacted() {
+			// Compacted under the stream, which was that far behind: its
+			// reconnect from its last id gets resume-compacted.
+			s.log.Info("event stream ended: its next events were compacted", "till", till.Name, "seq", evs[0].Seq)
+			return nil
 		}
 		evs, revoked := untilRevoked(evs, till.ID)
 		if err := writeEvents(rc, w, evs); err != nil {
@@ -83,6 +91,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 // (tickets, payments) is no longer in the gateway. So it is told, and
 // chooses: re-read its tickets and resume from the end, or replay from 0.
 func (s *Server) checkResumePoint(ctx context.Context, after int64) error {
+	if err := s.checkCompacted(after); err != nil {
+		return err
+	}
 	if after <= s.events.Last() {
 		return nil
 	}
@@ -99,6 +110,26 @@ func (s *Server) checkResumePoint(ctx context.Context, after int64) error {
 		fmt.Sprintf("event %d is past the last event of the log (%d): the gateway's database was restored or replaced. "+
 			"Re-read your tickets (GET /api/v1/tickets), then resume from %d, or from 0 to replay the whole log.", after, last, last))
 	p.LastSeq = &last
+	return p
+}
+
+// checkCompacted refuses a resume point before the compaction horizon: the
+// events after it no longer hold their ticket, and a till must not take
+// them for the whole story. It re-reads its tickets and resumes from the
+// horizon.
+func (s *Server) checkCompacted(after int64) error {
+	if s.compacted == nil {
+		return nil
+	}
+	h := s.compacted()
+	if after >= h {
+		return nil
+	}
+	last := s.events.Last()
+	p := problem(http.StatusConflict, "resume-compacted", "Resume point before the compacted event log",
+		fmt.Sprintf("events up to %d were compacted (they no longer carry their ticket): re-read your tickets "+
+			"(GET /api/v1/tickets, with since= the time you last heard from the gateway), then resume from %d.", h, h))
+	p.CompactedThrough, p.LastSeq = &h, &last
 	return p
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle/passerelle/docs"
 	"github.com/passerelle/passerelle/drivers/tillapi"
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
@@ -46,6 +47,9 @@ type envOptions struct {
 	// rules are the shop's settings, read at every write as a reload
 	// would change them; the default configuration's when nil.
 	rules func() gateway.Rules
+
+	// compacted, if set, is the event log's compaction horizon.
+	compacted func() int64
 
 	// eventReads, if set, counts the event log's reads of the store.
 	eventReads *atomic.Int64
@@ -133,7 +137,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 
 	mux := http.NewServeMux()
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,
-		Heartbeat: opt.heartbeat,
+		Heartbeat: opt.heartbeat, OpenAPI: docs.OpenAPI, Compacted: opt.compacted,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: "test", Store: "ok", Upstream: "disabled"}
 			if err := st.Ping(ctx); err != nil {

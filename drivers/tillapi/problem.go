@@ -18,6 +18,9 @@ type Problem struct {
 	Errors []gateway.FieldError `json:"errors,omitempty"`
 	// LastSeq is the event log's last seq, for a resume point past it.
 	LastSeq *int64 `json:"last_seq,omitempty"`
+	// CompactedThrough is the event log's compaction horizon, for a
+	// resume point before it.
+	CompactedThrough *int64 `json:"compacted_through,omitempty"`
 }
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }

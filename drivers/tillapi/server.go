@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/passerelle/passerelle/gateway"
@@ -23,6 +24,9 @@ type Server struct {
 	abort     AbortFunc
 	log       *slog.Logger
 	heartbeat time.Duration
+	openAPI   []byte
+	compacted func() int64
+	streams   atomic.Int64 // open event streams
 	// refusals bounds the log lines of refused keys: someone trying keys
 	// must not fill the disk.
 	refusals *gateway.LogLimiter
@@ -55,6 +59,12 @@ type Config struct {
 	Abort     AbortFunc // optional: DELETE of a ticket being paid asks its terminal to abort
 	Log       *slog.Logger
 	Heartbeat time.Duration // SSE heartbeat; 15 s when zero
+	// OpenAPI is the API's description (docs/openapi.yaml), served without
+	// a key at GET /api/v1/openapi.yaml; the route is 404 when nil.
+	OpenAPI []byte
+	// Compacted is the event log's compaction horizon (optional): a
+	// stream may not resume before it (docs/operations.md, Retention).
+	Compacted func() int64
 }
 
 // New returns the till API server.
@@ -63,7 +73,7 @@ func New(c Config) *Server {
 	if hb == 0 {
 		hb = 15 * time.Second
 	}
-	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb,
+	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb, openAPI: c.OpenAPI, compacted: c.Compacted,
 		refusals: gateway.NewLogLimiter(10, time.Minute)}
 }
 
@@ -77,6 +87,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	api.Handle("DELETE /api/v1/tickets/{id}", s.auth(s.cancelTicket))
 	api.Handle("GET /api/v1/events", s.auth(s.streamEvents))
 	api.HandleFunc("GET /healthz", s.healthz)
+	if s.openAPI != nil {
+		api.HandleFunc("GET /api/v1/openapi.yaml", s.serveOpenAPI)
+	}
 	h := s.routed(api)
 	mux.Handle("/api/", h)
 	mux.Handle("/healthz", h)
@@ -104,7 +117,7 @@ func (s *Server) routed(api *http.ServeMux) http.Handler {
 		}
 		if len(allowed) == 0 {
 			writeError(w, s.log, problem(http.StatusNotFound, "not-found", "Not found",
-				"no such path in the till API: /api/v1/tickets, /api/v1/tickets/{id}, /api/v1/events, /healthz"))
+				"no such path in the till API: /api/v1/tickets, /api/v1/tickets/{id}, /api/v1/events, /api/v1/openapi.yaml, /healthz"))
 			return
 		}
 		allow := strings.Join(allowed, ", ")
@@ -319,3 +332,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, h)
 }
+
+// serveOpenAPI serves the API's description, for a till vendor's client
+// generator: it holds no secret, so it takes no key.
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(s.openAPI)))
+	w.Write(s.openAPI)
+}
+
+// OpenStreams is the number of event streams open now (for the metrics).
+func (s *Server) OpenStreams() int { return int(s.streams.Load()) }
