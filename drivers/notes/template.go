@@ -45,9 +45,9 @@ type File struct {
 
 // Template is a compiled template.
 type Template struct {
-	Name                                          string
+	Name                                         string
 	ref, table, server, covers, line, total, vat []*regexp.Regexp
-	vatDefault                                    int64 // basis points
+	vatDefault                                   int64 // basis points
 }
 
 // Default returns the built-in "default" template.
