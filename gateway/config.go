@@ -18,12 +18,13 @@ const ConfigFile = "passerelle.yaml"
 // Config is the gateway's configuration: embedded defaults, then the file in
 // the data directory, then environment and flags (applied by the caller).
 type Config struct {
-	Listen       string   `yaml:"listen"`
-	TLS          bool     `yaml:"tls"`
-	AllowedHosts []string `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
-	Shop         Shop     `yaml:"shop"`
-	MDNS         MDNS     `yaml:"mdns"`
-	Upstream     Upstream `yaml:"upstream"`
+	Listen       string           `yaml:"listen"`
+	TLS          bool             `yaml:"tls"`
+	AllowedHosts []string         `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
+	Shop         Shop             `yaml:"shop"`
+	MDNS         MDNS             `yaml:"mdns"`
+	Upstream     Upstream         `yaml:"upstream"`
+	Capture      []CapturePrinter `yaml:"capture"` // print capture (docs/capture.md)
 }
 
 // MDNS is how the gateway announces itself to the terminals and finds them
@@ -116,6 +117,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.Upstream.validate(&fe)
+	validateCapture(&fe, c.Capture)
 	if h := c.MDNS.HostName; h != "" && !IsHostLabel(strings.TrimSuffix(strings.TrimSuffix(h, "."), ".local")) {
 		fe.add("mdns.host_name", "must be a host name: letters, digits and hyphens, at most 63, without dots")
 	}
