@@ -112,6 +112,10 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		Log:       log,
 	})
 	discovery := gateway.NewDiscovery(st, hub.Online, time.Now)
+	captures, err := newCaptures(cfg, data, tickets, log)
+	if err != nil {
+		return err
+	}
 	gatewayID, err := gateway.GatewayID(ctx, st, time.Now)
 	if err != nil {
 		return err
@@ -195,6 +199,9 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g.Go(parts.run(gctx, "upstream", pusher.Run))
 	g.Go(parts.run(gctx, "terminals", hub.Run))
 	g.Go(parts.run(gctx, "scenarios", scenarios.Run))
+	for _, c := range captures {
+		g.Go(parts.run(gctx, "capture "+c.Status().Name, c.Run))
+	}
 	g.Go(parts.run(gctx, "event watch", func(ctx context.Context) error { return events.WatchStore(ctx, storeWatch, log) }))
 	// systemd's notifications are optional (none outside systemd): not a part.
 	g.Go(func() error { return superviseSystemd(gctx, st.Ping, log) })
