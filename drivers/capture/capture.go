@@ -451,6 +451,8 @@ type Status struct {
 	Waiting      int    `json:"waiting"`
 	WaitingBytes int64  `json:"waiting_bytes"`
 	Uncertain    int    `json:"uncertain,omitempty"` // being sent when the gateway stopped
+	Read         int    `json:"read"`                // jobs read since the start
+	CardJobs     int    `json:"card_jobs,omitempty"` // jobs with a card number, not kept
 	LastError    string `json:"last_error,omitempty"`
 }
 
@@ -461,7 +463,8 @@ func (c *Capture) Status() Status {
 	defer c.mu.Unlock()
 	p := c.cfg.Printer
 	return Status{Name: p.Name, Listen: p.Listen, Forward: p.Forward, Till: p.Till, Template: c.cfg.Template.Name,
-		Online: c.online, Waiting: n, WaitingBytes: b, Uncertain: len(c.spool.uncertain()), LastError: c.lastErr}
+		Online: c.online, Waiting: n, WaitingBytes: b, Uncertain: len(c.spool.uncertain()), LastError: c.lastErr,
+		Read: c.read, CardJobs: c.cardJobs}
 }
 
 const stateFile = "state.json"

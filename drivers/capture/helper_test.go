@@ -34,7 +34,7 @@ type rig struct {
 	captureDone chan error
 }
 
-func newRig(t *testing.T, lim Limits, printerOnline bool) *rig {
+func newRig(t testing.TB, lim Limits, printerOnline bool) *rig {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "passerelle.db"), discard, gateway.NewEventBus(256))
@@ -75,7 +75,7 @@ func testLimits() Limits {
 	return lim
 }
 
-func (r *rig) startPrinter(t *testing.T) {
+func (r *rig) startPrinter(t testing.TB) {
 	t.Helper()
 	pl, err := net.Listen("tcp", r.printerAddr)
 	if err != nil {
@@ -84,7 +84,7 @@ func (r *rig) startPrinter(t *testing.T) {
 	r.startPrinterOn(t, pl)
 }
 
-func (r *rig) startPrinterOn(t *testing.T, pl net.Listener) {
+func (r *rig) startPrinterOn(t testing.TB, pl net.Listener) {
 	r.printer = &SimPrinter{}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopPrinter = cancel
@@ -94,7 +94,7 @@ func (r *rig) startPrinterOn(t *testing.T, pl net.Listener) {
 }
 
 // startCapture (re)starts the capture printer over the rig's folder.
-func (r *rig) startCapture(t *testing.T) {
+func (r *rig) startCapture(t testing.TB) {
 	t.Helper()
 	c, err := New(r.cfg)
 	if err != nil {
@@ -114,7 +114,7 @@ func (r *rig) startCapture(t *testing.T) {
 }
 
 // print sends b as a till does: connect, write, close.
-func (r *rig) print(t *testing.T, b []byte) {
+func (r *rig) print(t testing.TB, b []byte) {
 	t.Helper()
 	conn, err := net.Dial("tcp", r.addr)
 	if err != nil {
@@ -129,7 +129,7 @@ func (r *rig) print(t *testing.T, b []byte) {
 }
 
 // jobs waits until the printer's log has n jobs and returns them.
-func (r *rig) jobs(t *testing.T, n int) []Job {
+func (r *rig) jobs(t testing.TB, n int) []Job {
 	t.Helper()
 	var jobs []Job
 	waitFor(t, "jobs recorded", func() bool {
@@ -141,7 +141,7 @@ func (r *rig) jobs(t *testing.T, n int) []Job {
 }
 
 // waitFor polls cond until it holds, for at most 20 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -153,7 +153,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // ticketsOf returns the capture till's tickets.
-func (r *rig) ticketsOf(t *testing.T) []gateway.Ticket {
+func (r *rig) ticketsOf(t testing.TB) []gateway.Ticket {
 	t.Helper()
 	ctx := context.Background()
 	till, err := gateway.NewTills(r.st, time.Now).Find(ctx, tillName)
