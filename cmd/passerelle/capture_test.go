@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/passerelle/passerelle/drivers/capture"
+	"github.com/passerelle/passerelle/gateway"
 )
 
 // printTo sends job to a capture port as a till does, retrying the
@@ -100,5 +103,87 @@ func TestCaptureSpoolSurvivesKill9(t *testing.T) {
 	g.kill(t)
 	if strings.Contains(g.log.String(), "level=ERROR") {
 		t.Errorf("the gateway logged errors:\n%s", g.log.String())
+	}
+}
+
+// tillNote is the brief's note as the npm encoder
+// @point-of-sale/receipt-printer-encoder prints it (styles, a logo, a QR
+// code, a cut), or, without node and the packages, the same note by hand.
+func tillNote(t *testing.T) []byte {
+	t.Helper()
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "drivers", "escpos", "testdata", "npm"))
+	if _, err := exec.LookPath("node"); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules")); err == nil {
+			out := t.TempDir()
+			cmd := exec.Command("node", filepath.Join(dir, "print.mjs"), out)
+			cmd.Dir = dir
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("node print.mjs: %v\n%s", err, b)
+			}
+			b, err := os.ReadFile(filepath.Join(out, "rpe-brief-cp858-column.bin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	t.Log("node or the npm encoders are missing (npm ci in drivers/escpos/testdata/npm): the note is printed by hand")
+	return []byte("\x1b@\x1bt\x13TABLE 5\nNOTE N\xf8 1253\nSERVEUR : Julie\n1 X PLAT N\xf84  23,50\n" +
+		"1 X PLAT N\xf81  30,00\nNET \xb7 PAYER :  53,50\nTVA 10,00%  4,86\n\x1dV\x41\x03")
+}
+
+// TestCaptureFullPath: the till prints the brief's note through capture;
+// the printer gets every byte; a terminal finds it with F2 and table 5 and
+// pays it; the payment flows back on the event stream, under the
+// capture's till.
+func TestCaptureFullPath(t *testing.T) {
+	bin := buildPasserelle(t)
+	data := t.TempDir()
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	printer := &capture.SimPrinter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = printer.Serve(ctx, pl); close(done) }()
+	defer func() { cancel(); <-done }()
+	listen := freeAddr(t)
+	conf := fmt.Sprintf("capture:\n  - {name: bar, listen: %q, forward: %q, till: \"Caisse bar\"}\n", listen, pl.Addr())
+	if err := os.WriteFile(filepath.Join(data, "passerelle.yaml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "till", "add", "Caisse admin", "--admin", "--data", data).Output()
+	if err != nil {
+		t.Fatalf("till add --admin: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	admin := strings.TrimSpace(lines[len(lines)-1])
+	g := startGateway(t, bin, data)
+
+	note := tillNote(t)
+	printTo(t, listen, note)
+	pollUntil(t, "the printer to print the note", func() bool { return bytes.Equal(printer.Bytes(), note) })
+	dir := filepath.Join(data, captureDir, "bar")
+	var jobs []capture.Job
+	pollUntil(t, "the note read", func() bool { jobs, _ = capture.ReadJobs(dir); return len(jobs) == 1 })
+	if jobs[0].Status != capture.JobCreated {
+		t.Fatalf("job %s: %s\n%s", jobs[0].Status, jobs[0].Reason, jobs[0].Text)
+	}
+
+	state := filepath.Join(t.TempDir(), "terminal.json")
+	r := runSimTerminal(t, bin, "--url", g.url, "--code", simPairingCode(t, bin, data), "--state", state,
+		"--script", "F2; 5; full; approve; wait")
+	if r.code != 0 || !strings.Contains(r.stdout, "1. Payer 53,50  (full)") {
+		t.Fatalf("sim terminal exited %d:\n%s\n%s\ngateway:\n%s", r.code, r.stdout, r.stderr, g.log.String())
+	}
+	tk := simGetTicket(t, g.url, admin, jobs[0].TicketID)
+	if tk.Status != gateway.TicketPaid || tk.Paid != 5350 || tk.Source != gateway.SourceCapture || tk.Till != "Caisse bar" {
+		t.Fatalf("ticket after the payment: %+v", tk)
+	}
+	types := simStreamUntil(t, g.url, admin, gateway.EventTicketPaid)
+	want := []string{gateway.EventTicketCreated, gateway.EventPaymentStarted, gateway.EventPaymentApproved, gateway.EventTicketPaid}
+	if !slices.Equal(types, want) {
+		t.Errorf("events %v, want %v", types, want)
 	}
 }
