@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/passerelle/passerelle/drivers/escpos"
 	"github.com/passerelle/passerelle/drivers/notes"
 	"github.com/passerelle/passerelle/gateway"
+	"github.com/passerelle/passerelle/web/views"
 )
 
 // Folders of print capture in the data directory.
@@ -189,4 +191,38 @@ func simPrinter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stderr, "sim printer listening on %s\n", ln.Addr())
 	return (&capture.SimPrinter{Out: w}).Serve(ctx, ln)
+}
+
+// captureView is the admin page's view of the capture printers.
+type captureView struct {
+	captures []*capture.Capture
+	data     string
+}
+
+func (v captureView) CapturePrinters(context.Context) []views.CapturePrinter {
+	out := make([]views.CapturePrinter, 0, len(v.captures))
+	for _, c := range v.captures {
+		s := c.Status()
+		out = append(out, views.CapturePrinter{Name: s.Name, Listen: s.Listen, Forward: s.Forward, Till: s.Till,
+			Template: s.Template, Online: s.Online, Waiting: s.Waiting})
+	}
+	return out
+}
+
+func (v captureView) CaptureJobs(_ context.Context, limit int) []views.CaptureJob {
+	var all []capture.Job
+	for _, c := range v.captures {
+		js, _ := capture.ReadJobs(filepath.Join(v.data, captureDir, c.Status().Name))
+		all = append(all, js...)
+	}
+	slices.SortFunc(all, func(a, b capture.Job) int { return b.At.Compare(a.At) })
+	all = all[:min(limit, len(all))]
+	out := make([]views.CaptureJob, len(all))
+	for i, j := range all {
+		out[i] = views.CaptureJob{At: j.At, Printer: j.Printer, Status: j.Status, Reason: j.Reason, Text: j.Text}
+		if j.Read != nil {
+			out[i].HasRead, out[i].Ref, out[i].Total = true, j.Read.Ref, j.Read.Total
+		}
+	}
+	return out
 }

@@ -175,6 +175,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	link := &linkTarget{} // known once bound, before serving
 	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
 		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery}, Sync: syncState, Upstream: syncState,
+		Capture:     captureView{captures, data},
 		PairingLink: func(code string) string { return link.link(code) },
 		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)

@@ -319,3 +319,28 @@ type ErrorPage struct {
 	Status  int
 	Message string
 }
+
+// Capture is the print capture page: the capture printers and their
+// recent jobs, newest first.
+type Capture struct {
+	Page
+	Printers []CapturePrinter
+	Jobs     []CaptureJob
+}
+
+// CapturePrinter is one capture printer's row.
+type CapturePrinter struct {
+	Name, Listen, Forward, Till, Template string
+	Online                                *bool // nil: not tried yet
+	Waiting                               int   // jobs in the spool
+}
+
+// CaptureJob is one print job: its text, and what was read from it.
+type CaptureJob struct {
+	At              time.Time
+	Printer, Status string // created, updated, unchanged, unparsed, refused
+	Reason, Text    string
+	HasRead         bool
+	Ref             string
+	Total           int64
+}
