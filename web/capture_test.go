@@ -54,7 +54,7 @@ func TestCapturePage(t *testing.T) {
 		Admin: s.admin, Tickets: s.tickets, Tills: s.tills, Terminals: s.terminals, Payments: s.payments,
 		Events: s.events, Store: s.st, Hub: s.hub, Scenarios: s.scenarios, Settings: s.settings, Webhooks: s.retrier,
 		PairingLink: func(code string) string { return "passerelle://pair?code=" + code },
-		DataDir: s.dir, SetupCodeFile: s.codes.Path(), Version: "test", Log: discard, Now: s.clock.Now,
+		DataDir:     s.dir, SetupCodeFile: s.codes.Path(), Version: "test", Log: discard, Now: s.clock.Now,
 	}).Handler()
 	s.setup().get("/capture").want(t, http.StatusOK, "capture-none")
 }
