@@ -187,6 +187,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /tickets/{id}/cancel", s.private(s.cancelTicket))
 	mux.Handle("GET /payments", s.private(s.payments))
 	mux.Handle("GET /capture", s.private(s.capture))
+	mux.Handle("GET /capture/template", s.private(s.templateEditor))
+	mux.Handle("POST /capture/template", s.private(s.saveTemplate))
 	mux.Handle("POST /payments/{id}/resolve", s.private(s.resolvePayment))
 	mux.Handle("POST /payments/{id}/abort", s.private(s.abortPayment))
 	mux.Handle("POST /payments/{id}/reviewed", s.private(s.reviewedPayment))

@@ -219,10 +219,80 @@ func (v captureView) CaptureJobs(_ context.Context, limit int) []views.CaptureJo
 	all = all[:min(limit, len(all))]
 	out := make([]views.CaptureJob, len(all))
 	for i, j := range all {
-		out[i] = views.CaptureJob{At: j.At, Printer: j.Printer, Status: j.Status, Reason: j.Reason, Text: j.Text}
+		out[i] = views.CaptureJob{ID: j.ID, At: j.At, Printer: j.Printer, Status: j.Status, Reason: j.Reason, Text: j.Text}
 		if j.Read != nil {
 			out[i].HasRead, out[i].Ref, out[i].Total = true, j.Read.Ref, j.Read.Total
 		}
 	}
 	return out
+}
+
+// job finds a recent job by its ID.
+func (v captureView) job(id string) (capture.Job, bool) {
+	for _, c := range v.captures {
+		js, _ := capture.ReadJobs(filepath.Join(v.data, captureDir, c.Status().Name))
+		for _, j := range js {
+			if j.ID == id {
+				return j, true
+			}
+		}
+	}
+	return capture.Job{}, false
+}
+
+func (v captureView) TryTemplate(_ context.Context, jobID, source string) (string, string, views.TemplateTry, error) {
+	j, ok := v.job(jobID)
+	if !ok {
+		return "", "", views.TemplateTry{}, fmt.Errorf("capture job %q: %w", jobID, gateway.ErrNotFound)
+	}
+	if source == "" {
+		source = notes.DefaultSource()
+	}
+	return j.Text, source, tryTemplate(source, j.Text), nil
+}
+
+// tryTemplate reads text with the template source.
+func tryTemplate(source, text string) views.TemplateTry {
+	try := views.TemplateTry{Tried: true}
+	tpl, err := notes.Parse([]byte(source))
+	if err != nil {
+		try.Error = err.Error()
+		return try
+	}
+	in, err := tpl.Read(strings.Split(text, "\n"))
+	if err != nil {
+		try.Error = err.Error()
+		return try
+	}
+	try.Ref, try.Table, try.Lines, try.Total = in.Ref, in.Table, in.Lines, in.Total
+	return try
+}
+
+func (v captureView) SaveTemplate(ctx context.Context, name, jobID, source string) (views.TemplateTry, error) {
+	_, _, try, err := v.TryTemplate(ctx, jobID, source)
+	if err != nil {
+		return try, err
+	}
+	var fields []gateway.FieldError
+	if !gateway.IsHostLabel(name) || name == "default" {
+		fields = append(fields, gateway.FieldError{Field: "name", Message: "letters, digits and hyphens, not \"default\""})
+	}
+	if try.Error != "" {
+		fields = append(fields, gateway.FieldError{Field: "source", Message: "the template does not read this note: " + try.Error})
+	}
+	if len(fields) > 0 {
+		return try, &gateway.ValidationError{Fields: fields}
+	}
+	dir := filepath.Join(v.data, templatesDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return try, fmt.Errorf("templates: %w", err)
+	}
+	tmp := filepath.Join(dir, "."+name+".yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(source), 0o600); err != nil {
+		return try, fmt.Errorf("templates: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name+".yaml")); err != nil {
+		return try, fmt.Errorf("templates: %w", err)
+	}
+	return try, nil
 }

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +17,8 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/drivers/capture"
+	"github.com/passerelle/passerelle/drivers/escpos"
+	"github.com/passerelle/passerelle/drivers/notes"
 	"github.com/passerelle/passerelle/gateway"
 )
 
@@ -185,5 +190,48 @@ func TestCaptureFullPath(t *testing.T) {
 	want := []string{gateway.EventTicketCreated, gateway.EventPaymentStarted, gateway.EventPaymentApproved, gateway.EventTicketPaid}
 	if !slices.Equal(types, want) {
 		t.Errorf("events %v, want %v", types, want)
+	}
+}
+
+// The admin page's template editor saves a template file only when it
+// reads the job it is written for; the gateway then loads it by name.
+func TestCaptureTemplateSavedOnlyIfItReads(t *testing.T) {
+	data := t.TempDir()
+	dir := filepath.Join(data, captureDir, "bar")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	job := `{"id":"cjob_1","printer":"bar","status":"unparsed","text":"BON 9\n1 PLAT 12,00\nSOMME 12,00"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "jobs.jsonl"), []byte(job), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := capture.New(capture.Config{Printer: gateway.CapturePrinter{Name: "bar", Listen: "127.0.0.1:0", Till: "Caisse bar"},
+		Dir: dir, Template: notes.Default(), CodePages: escpos.NewCodePages(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: capture.DefaultLimits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := captureView{[]*capture.Capture{c}, data}
+	ctx := context.Background()
+	if _, _, try, err := v.TryTemplate(ctx, "cjob_1", ""); err != nil || try.Error == "" {
+		t.Fatalf("the default read the note: %+v, %v", try, err)
+	}
+	var ve *gateway.ValidationError
+	if _, err := v.SaveTemplate(ctx, "bon", "cjob_1", notes.DefaultSource()); !errors.As(err, &ve) {
+		t.Fatalf("a template that does not read the note was saved: %v", err)
+	}
+	src := "name: bon\nref: ['^BON (?P<v>\\d+)$']\nline: ['^(?P<qty>\\d+) (?P<label>.+) {amount}$']\ntotal: ['^SOMME {amount}$']\n"
+	if _, err := v.SaveTemplate(ctx, "../x", "cjob_1", src); !errors.As(err, &ve) {
+		t.Fatalf("a bad name was taken: %v", err)
+	}
+	try, err := v.SaveTemplate(ctx, "bon", "cjob_1", src)
+	if err != nil || try.Ref != "9" || try.Total != 1200 {
+		t.Fatalf("save: %+v, %v", try, err)
+	}
+	tpl, err := loadTemplate(data, "bon")
+	if err != nil || tpl.Name != "bon" {
+		t.Fatalf("load: %v", err)
+	}
+	if _, _, _, err := v.TryTemplate(ctx, "nope", ""); !errors.Is(err, gateway.ErrNotFound) {
+		t.Fatalf("unknown job: %v", err)
 	}
 }

@@ -183,3 +183,6 @@ func parseRate(s string) (int64, error) {
 	}
 	return int64(f*100 + 0.5), nil
 }
+
+// DefaultSource is the built-in template's file, a start for another.
+func DefaultSource() string { return string(defaultYAML) }

@@ -337,10 +337,31 @@ type CapturePrinter struct {
 
 // CaptureJob is one print job: its text, and what was read from it.
 type CaptureJob struct {
+	ID              string
 	At              time.Time
 	Printer, Status string // created, updated, unchanged, unparsed, refused
 	Reason, Text    string
 	HasRead         bool
 	Ref             string
 	Total           int64
+}
+
+// CaptureJob's ID, for the template editor, is kept apart: the page's
+// rows link to it.
+
+// TemplateEditor is the template editor, tried against one job.
+type TemplateEditor struct {
+	Page
+	JobID, Name, Source, Text string
+	Errors                    Errors
+	Try                       TemplateTry
+}
+
+// TemplateTry is what a template read from a job.
+type TemplateTry struct {
+	Tried      bool
+	Error      string // why it does not compile or read the job
+	Ref, Table string
+	Lines      []gateway.Line
+	Total      int64
 }
