@@ -85,6 +85,7 @@ type Capture struct {
 	lastErr  string
 	read     int
 	cardJobs int
+	dropped  int
 }
 
 // New checks cfg and opens the printer's folder.
@@ -219,9 +220,16 @@ func (c *Capture) handle(ctx context.Context, conn net.Conn) {
 	}
 	defer func() { <-c.sem }()
 	dec := escpos.NewDecoder(c.cfg.CodePages, c.cp, c.cfg.Limits.Decode, func(j escpos.Job) {
+		// Pass-through first: a job is never waited for. With 64 jobs
+		// not yet read (a store that stalls), the next is printed but
+		// not read, and the log says so.
 		select {
 		case c.work <- j:
-		case <-ctx.Done():
+		default:
+			c.mu.Lock()
+			c.dropped++
+			c.mu.Unlock()
+			c.log.Warn("jobs come faster than they are read: one is printed but not read", "queued", cap(c.work))
 		}
 	})
 	defer dec.Close()
@@ -453,6 +461,7 @@ type Status struct {
 	Uncertain    int    `json:"uncertain,omitempty"` // being sent when the gateway stopped
 	Read         int    `json:"read"`                // jobs read since the start
 	CardJobs     int    `json:"card_jobs,omitempty"` // jobs with a card number, not kept
+	NotRead      int    `json:"not_read,omitempty"`  // printed while 64 jobs waited to be read
 	LastError    string `json:"last_error,omitempty"`
 }
 
@@ -464,7 +473,7 @@ func (c *Capture) Status() Status {
 	p := c.cfg.Printer
 	return Status{Name: p.Name, Listen: p.Listen, Forward: p.Forward, Till: p.Till, Template: c.cfg.Template.Name,
 		Online: c.online, Waiting: n, WaitingBytes: b, Uncertain: len(c.spool.uncertain()), LastError: c.lastErr,
-		Read: c.read, CardJobs: c.cardJobs}
+		Read: c.read, CardJobs: c.cardJobs, NotRead: c.dropped}
 }
 
 const stateFile = "state.json"

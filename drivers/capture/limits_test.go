@@ -2,11 +2,15 @@ package capture
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/gateway"
 )
 
 // refused reports whether the capture closed conn without a byte.
@@ -95,4 +99,27 @@ func TestLimitIdleTimeoutEndsTheJob(t *testing.T) {
 	if jobs := r.jobs(t, 1); jobs[0].Status != JobCreated {
 		t.Fatalf("job = %+v", jobs[0])
 	}
+}
+
+// A store that stalls never holds a print: past 64 jobs waiting to be
+// read, the next are printed and not read, and the status counts them.
+func TestLimitJobsWaitingToBeRead(t *testing.T) {
+	r := newRig(t, testLimits(), true)
+	r.stopCapture()
+	<-r.captureDone
+	release := make(chan struct{})
+	submit := r.cfg.Submit
+	r.cfg.Submit = func(ctx context.Context, till string, in gateway.TicketInput) (gateway.Ticket, gateway.SubmitResult, error) {
+		<-release
+		return submit(ctx, till, in)
+	}
+	r.startCapture(t)
+	defer close(release)
+	var all []byte
+	for i := range 70 {
+		all = append(all, escposNote(fmt.Sprintf("NOTE %d", i+1), "1 PLAT 1,00", "TOTAL 1,00")...)
+	}
+	r.print(t, all)
+	waitFor(t, "every byte printed", func() bool { return bytes.Equal(r.printer.Bytes(), all) })
+	waitFor(t, "the jobs not read counted", func() bool { return r.capt.Status().NotRead >= 70-64-1 })
 }
