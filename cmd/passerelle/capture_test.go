@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -174,6 +175,21 @@ func TestCaptureFullPath(t *testing.T) {
 	pollUntil(t, "the note read", func() bool { jobs, _ = capture.ReadJobs(dir); return len(jobs) == 1 })
 	if jobs[0].Status != capture.JobCreated {
 		t.Fatalf("job %s: %s\n%s", jobs[0].Status, jobs[0].Reason, jobs[0].Text)
+	}
+
+	// The CLI shows the printer and the job while the gateway runs.
+	out, err = exec.Command(bin, "capture", "list", "--data", data).Output()
+	if err != nil || !strings.Contains(string(out), "bar") || !strings.Contains(string(out), "online") {
+		t.Fatalf("capture list: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "capture", "jobs", "--data", data, "--json").Output()
+	var listed []capture.Job
+	if err != nil || json.Unmarshal(out, &listed) != nil || len(listed) != 1 || listed[0].Read == nil || listed[0].Read.Ref != "1253" {
+		t.Fatalf("capture jobs --json: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "capture", "jobs", "--data", data, "--unparsed").Output()
+	if err != nil || strings.Contains(string(out), "1253") {
+		t.Fatalf("capture jobs --unparsed: %v\n%s", err, out)
 	}
 
 	state := filepath.Join(t.TempDir(), "terminal.json")
