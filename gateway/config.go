@@ -19,14 +19,15 @@ const ConfigFile = "passerelle.yaml"
 // Config is the gateway's configuration: embedded defaults, then the file in
 // the data directory, then environment and flags (applied by the caller).
 type Config struct {
-	Listen       string    `yaml:"listen"`
-	TLS          bool      `yaml:"tls"`
-	AllowedHosts []string  `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
-	Shop         Shop      `yaml:"shop"`
-	MDNS         MDNS      `yaml:"mdns"`
-	Upstream     Upstream  `yaml:"upstream"`
-	Metrics      Metrics   `yaml:"metrics"`
-	Retention    Retention `yaml:"retention"`
+	Listen       string           `yaml:"listen"`
+	TLS          bool             `yaml:"tls"`
+	AllowedHosts []string         `yaml:"allowed_hosts"` // host names the box answers to, besides IPs and localhost
+	Shop         Shop             `yaml:"shop"`
+	MDNS         MDNS             `yaml:"mdns"`
+	Upstream     Upstream         `yaml:"upstream"`
+	Metrics      Metrics          `yaml:"metrics"`
+	Retention    Retention        `yaml:"retention"`
+	Capture      []CapturePrinter `yaml:"capture"` // print capture (docs/capture.md)
 }
 
 // Retention is what the gateway keeps (docs/operations.md). Tickets and
@@ -149,6 +150,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.Upstream.validate(&fe)
+	validateCapture(&fe, c.Capture)
 	if h := c.MDNS.HostName; h != "" && !IsHostLabel(strings.TrimSuffix(strings.TrimSuffix(h, "."), ".local")) {
 		fe.add("mdns.host_name", "must be a host name: letters, digits and hyphens, at most 63, without dots")
 	}

@@ -106,6 +106,7 @@ type Config struct {
 	Discovery Discovery
 	Sync      Sync
 	Upstream  Upstream
+	Capture   Capture // nil: the capture page lists no printer
 	// PairingLink returns the passerelle://pair link of a pairing code.
 	PairingLink func(code string) string
 	Fingerprint string // of the TLS certificate; "" without TLS
@@ -185,6 +186,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /tickets/{id}", s.private(s.ticket))
 	mux.Handle("POST /tickets/{id}/cancel", s.private(s.cancelTicket))
 	mux.Handle("GET /payments", s.private(s.payments))
+	mux.Handle("GET /capture", s.private(s.capture))
+	mux.Handle("GET /capture/template", s.private(s.templateEditor))
+	mux.Handle("POST /capture/template", s.private(s.saveTemplate))
 	mux.Handle("POST /payments/{id}/resolve", s.private(s.resolvePayment))
 	mux.Handle("POST /payments/{id}/abort", s.private(s.abortPayment))
 	mux.Handle("POST /payments/{id}/reviewed", s.private(s.reviewedPayment))

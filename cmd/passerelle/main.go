@@ -43,7 +43,8 @@ func commands() []command {
 		{"tls", "the certificate's fingerprint and public-key pin, for tills and terminals", tlsCommand},
 		{"upstream", "sync to the hub: set, status, off", upstreamCommand},
 		{"hub", "the upstream server: run, store, key", hubCommand},
-		{"sim", "simulators: sim till, sim terminal", simCommand},
+		{"capture", "print capture: list, jobs", captureCommand},
+		{"sim", "simulators: sim till, sim terminal, sim printer", simCommand},
 		{"service", "the system service: install, uninstall, start, stop, restart, status", serviceCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, version)

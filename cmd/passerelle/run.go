@@ -113,6 +113,10 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		Log:       log,
 	})
 	discovery := gateway.NewDiscovery(st, hub.Online, time.Now)
+	captures, err := newCaptures(cfg, data, tickets, log)
+	if err != nil {
+		return err
+	}
 	gatewayID, err := gateway.GatewayID(ctx, st, time.Now)
 	if err != nil {
 		return err
@@ -175,6 +179,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	link := &linkTarget{} // known once bound, before serving
 	web.New(web.Config{Admin: admin, Tickets: tickets, Tills: tills, Terminals: terminals, Payments: payments,
 		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery}, Sync: syncState, Upstream: syncState,
+		Capture:     captureView{captures, data},
 		PairingLink: func(code string) string { return link.link(code) },
 		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
@@ -212,6 +217,9 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	g.Go(parts.run(gctx, "upstream", pusher.Run))
 	g.Go(parts.run(gctx, "terminals", hub.Run))
 	g.Go(parts.run(gctx, "scenarios", scenarios.Run))
+	for _, c := range captures {
+		g.Go(parts.run(gctx, "capture "+c.Status().Name, c.Run))
+	}
 	g.Go(parts.run(gctx, "event watch", func(ctx context.Context) error { return events.WatchStore(ctx, storeWatch, log) }))
 	// systemd's notifications are optional (none outside systemd): not a part.
 	g.Go(func() error { return superviseSystemd(gctx, st.Ping, log) })

@@ -8,7 +8,7 @@ import (
 
 func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: passerelle sim till|terminal|terminals|webshop [flags]")
+		fmt.Fprintln(stderr, "usage: passerelle sim till|terminal|terminals|webshop|printer [flags]")
 		return errUsage
 	}
 	switch args[0] {
@@ -20,6 +20,8 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return simTerminals(ctx, args[1:], stdout, stderr)
 	case "webshop":
 		return simWebshop(ctx, args[1:], stdout, stderr)
+	case "printer":
+		return simPrinter(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("sim: unknown simulator %q (till, terminal, terminals, webshop)", args[0])
+	return fmt.Errorf("sim: unknown simulator %q (till, terminal, terminals, webshop, printer)", args[0])
 }

@@ -319,3 +319,49 @@ type ErrorPage struct {
 	Status  int
 	Message string
 }
+
+// Capture is the print capture page: the capture printers and their
+// recent jobs, newest first.
+type Capture struct {
+	Page
+	Printers []CapturePrinter
+	Jobs     []CaptureJob
+}
+
+// CapturePrinter is one capture printer's row.
+type CapturePrinter struct {
+	Name, Listen, Forward, Till, Template string
+	Online                                *bool // nil: not tried yet
+	Waiting                               int   // jobs in the spool
+}
+
+// CaptureJob is one print job: its text, and what was read from it.
+type CaptureJob struct {
+	ID              string
+	At              time.Time
+	Printer, Status string // created, updated, unchanged, unparsed, refused
+	Reason, Text    string
+	HasRead         bool
+	Ref             string
+	Total           int64
+}
+
+// CaptureJob's ID, for the template editor, is kept apart: the page's
+// rows link to it.
+
+// TemplateEditor is the template editor, tried against one job.
+type TemplateEditor struct {
+	Page
+	JobID, Name, Source, Text string
+	Errors                    Errors
+	Try                       TemplateTry
+}
+
+// TemplateTry is what a template read from a job.
+type TemplateTry struct {
+	Tried      bool
+	Error      string // why it does not compile or read the job
+	Ref, Table string
+	Lines      []gateway.Line
+	Total      int64
+}
