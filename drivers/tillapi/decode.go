@@ -51,6 +51,13 @@ func DecodeTicket(body []byte) (gateway.TicketInput, error) {
 	if err := checkStructure(body); err != nil {
 		return in, err
 	}
+	// checkStructure refused unknown names and trailing data: one
+	// Unmarshal decodes the ticket. Only a type error is decoded again,
+	// line by line, so that it can name its line.
+	if err := json.Unmarshal(body, &in); err == nil {
+		return in, nil
+	}
+	in = gateway.TicketInput{}
 	// The lines are decoded one by one so that a type error can name its
 	// line: encoding/json's own path would say "lines.qty".
 	var raw struct {
