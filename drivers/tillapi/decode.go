@@ -57,9 +57,13 @@ func DecodeTicket(body []byte) (gateway.TicketInput, error) {
 	if err := json.Unmarshal(body, &in); err == nil {
 		return in, nil
 	}
-	in = gateway.TicketInput{}
-	// The lines are decoded one by one so that a type error can name its
-	// line: encoding/json's own path would say "lines.qty".
+	return decodeByLines(body)
+}
+
+// decodeByLines decodes a checked ticket line by line, so that a type
+// error can name its line: encoding/json's own path would say "lines.qty".
+func decodeByLines(body []byte) (gateway.TicketInput, error) {
+	var in gateway.TicketInput
 	var raw struct {
 		gateway.TicketInput
 		Lines []json.RawMessage `json:"lines"`
