@@ -1,0 +1,184 @@
+package terminalsim_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/passerelle/passerelle/drivers/terminalsim"
+	"github.com/passerelle/passerelle/gateway"
+)
+
+// onList pairs a terminal and opens the ticket list (F1) on it.
+func onList(t *testing.T, g *gw, serial string, v1Only bool) *terminalsim.Terminal {
+	t.Helper()
+	term := dial(t, terminalsim.Options{URL: g.url, Code: g.code(), Serial: serial, V1Only: v1Only,
+		StateFile: filepath.Join(t.TempDir(), serial+".json")})
+	if err := term.Start("F1"); err != nil {
+		t.Fatal(err)
+	}
+	return term
+}
+
+// items is what a terminal's menu shows, nil when it shows no menu.
+func items(term *terminalsim.Terminal) []gateway.MenuItem {
+	if s := term.Screen(); s != nil && s.Kind == gateway.ScreenMenu {
+		return s.Items
+	}
+	return nil
+}
+
+func ids(its []gateway.MenuItem) []string {
+	out := make([]string, len(its))
+	for i, it := range its {
+		out[i] = it.ID
+	}
+	return out
+}
+
+// settle waits until the v1 terminal's list holds want, in that order, and
+// the v1.1 terminal's list, rebuilt from deltas, is the v1 terminal's,
+// labels included. The deadline only bounds a list that never comes right.
+func settle(t *testing.T, v1, v11 *terminalsim.Terminal, want []string, step string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a, b := items(v1), items(v11)
+		if a != nil && slices.Equal(ids(a), want) && slices.Equal(a, b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: v1 shows %v, v1.1 shows %v, want %v", step, a, b, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestV11ListMatchesV1 runs one gateway with a passerelle.v1 terminal and
+// a passerelle.v1.1 terminal on the ticket list, through random changes
+// (tickets posted, changed, cancelled, reconnections): after every change
+// the list the v1.1 terminal rebuilt from deltas is the v1 terminal's.
+func TestV11ListMatchesV1(t *testing.T) {
+	g := newGateway(t, nil)
+	ctx := context.Background()
+	// A list with no ticket is not shown (the scenario ends on "no
+	// ticket"): one stays open throughout.
+	first, _, err := g.tickets.Submit(ctx, g.till, note("FIRST", 500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := []gateway.Ticket{first} // in the list's order: oldest first
+	v1 := onList(t, g, "V1", true)
+	v11 := onList(t, g, "V11", false)
+
+	changes := 2000
+	if testing.Short() {
+		changes = 200
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for i := range changes {
+		var step string
+		switch op := r.IntN(10); {
+		case i > 0 && i%500 == 0:
+			step = "reconnect"
+			for _, term := range []*terminalsim.Terminal{v1, v11} {
+				if err := term.Reconnect(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := term.Start("F1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case len(open) > 1 && (op < 2 || len(open) >= 40):
+			k := r.IntN(len(open))
+			step = "cancel " + open[k].Ref
+			if _, err := g.tickets.Cancel(ctx, g.till, open[k].ID); err != nil {
+				t.Fatal(err)
+			}
+			open = slices.Delete(open, k, k+1)
+		case len(open) > 0 && op < 5:
+			k := r.IntN(len(open))
+			step = "change " + open[k].Ref
+			tk, _, err := g.tickets.Submit(ctx, g.till, note(open[k].Ref, 100+r.Int64N(10000)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			open[k] = tk
+		default:
+			ref := fmt.Sprintf("R%d", i)
+			step = "post " + ref
+			tk, _, err := g.tickets.Submit(ctx, g.till, note(ref, 100+r.Int64N(10000)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			open = append(open, tk)
+		}
+		want := make([]string, len(open))
+		for j, tk := range open {
+			want[j] = tk.ID
+		}
+		settle(t, v1, v11, want, fmt.Sprintf("change %d (%s)", i, step))
+	}
+	if n := v11.Snapshots.Load(); n != 0 {
+		t.Errorf("the v1.1 terminal asked %d snapshots with no frame lost", n)
+	}
+	if n := v11.Deltas.Load(); n < int32(changes/2) {
+		t.Errorf("the v1.1 terminal applied %d deltas in %d changes", n, changes)
+	}
+	if n := v1.Deltas.Load(); n != 0 {
+		t.Errorf("the v1 terminal got %d deltas", n)
+	}
+	t.Logf("%d changes, %d deltas", changes, v11.Deltas.Load())
+}
+
+// note is a one-line ticket of total cents.
+func note(ref string, total int64) gateway.TicketInput {
+	return gateway.TicketInput{Ref: ref, Table: "7", Currency: "EUR",
+		Lines: []gateway.Line{{Label: "PLAT", Qty: 1, UnitPrice: total, VATRate: 1000}}, Total: total}
+}
+
+// TestDroppedDeltaHealed loses one list_delta on the way: the next one
+// does not follow what the terminal shows, it asks for a snapshot, and its
+// list is right again.
+func TestDroppedDeltaHealed(t *testing.T) {
+	g := newGateway(t, nil)
+	ctx := context.Background()
+	var want []string
+	post := func(ref string) {
+		tk, _, err := g.tickets.Submit(ctx, g.till, note(ref, 1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, tk.ID)
+	}
+	post("A")
+	v1 := onList(t, g, "V1", true)
+	v11 := onList(t, g, "V11", false)
+	settle(t, v1, v11, want, "first ticket")
+
+	v11.DropDeltas.Store(1)
+	post("B")
+	// The v1 terminal has B; the v1.1 terminal lost the delta that added
+	// it, and still shows A alone.
+	deadline := time.Now().Add(30 * time.Second)
+	for !slices.Equal(ids(items(v1)), want) || v11.DropDeltas.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the delta adding B never came: v1 %v", items(v1))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := ids(items(v11)); len(got) != 1 {
+		t.Fatalf("after the lost delta the v1.1 terminal shows %v", got)
+	}
+	post("C")
+	settle(t, v1, v11, want, "after the gap")
+	if n := v11.Snapshots.Load(); n != 1 {
+		t.Errorf("%d snapshots asked, want 1", n)
+	}
+}
