@@ -39,6 +39,7 @@ bench: build
 	./bench/terminal-load.sh | tee $(BENCHOUT)/terminal.txt
 	./bench/idle-terminals.sh | tee $(BENCHOUT)/idle.txt
 	./bench/memory-startup.sh | tee $(BENCHOUT)/memory.txt
+	$(GO) test -count=1 -v -run '^TestV11ListMatchesV1$$' ./drivers/terminalsim | tee $(BENCHOUT)/delta.txt
 	./bench/targets.sh $(BENCHOUT)
 
 lint:

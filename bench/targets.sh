@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # targets.sh DIR prints one table: every target of the venue-scale issue
 # (issue 11) beside the figure measured, read from the tables that the bench
-# scripts wrote into DIR (till.txt, terminal.txt, idle.txt, as `make bench`
-# saves them). A figure a script did not measure prints as "-", with why.
+# scripts wrote into DIR (till.txt, terminal.txt, idle.txt, and delta.txt,
+# the log of TestV11ListMatchesV1, as `make bench` saves them). A figure a script did not measure prints as "-", with why.
 #
 # Usage: bench/targets.sh DIR
 set -euo pipefail
@@ -35,6 +35,8 @@ if [ -n "$own" ] && [ -n "$ext" ]; then
 	ratio=$(awk -v a="$own" -v b="$ext" 'BEGIN { printf "%.0f", a / b * 100 }')
 fi
 idle_peak=$(nth 3 "$idle")
+# "bytes received per change: v1 2873, v1.1 154"
+read -r delta_v1 delta_v11 < <(sed -n 's/.*bytes received per change: v1 \([0-9]*\), v1.1 \([0-9]*\).*/\1 \2/p' "$dir/delta.txt" 2>/dev/null; echo)
 list99=$(nth 2 "$list")
 ack99=$(nth 2 "$ack")
 
@@ -45,7 +47,7 @@ row "figure" "measured" "target" ""
 row "200 terminals on F1, 100/s: POST->list p99 ms" "${list99:--}" "< 10" "$(verdict "$list99" 10)"
 row "same: result->ack p99 ms" "${ack99:--}" "< 10" "$(verdict "$ack99" 10)"
 row "same: gateway CPU % of a core" "${cpu:--}" "< 40" "$(verdict "$cpu" 40)"
-row "bytes per terminal per list change (v1.1)" "- (no v1.1 yet)" "< 200" "?"
+row "bytes per terminal per list change (v1.1)" "${delta_v11:--}${delta_v1:+ (v1: $delta_v1)}" "< 200" "$(verdict "$delta_v11" 200)"
 row "till POST, 16 tills, durable: own tool /s" "${own:--}" ">= 10000" "$(atleast "$own" 10000)"
 row "same: wrk /s, own tool as % of wrk" "${ext:--} ${ratio:+($ratio %)}" "90-110 %" \
 	"$(if [ -n "$ratio" ]; then awk -v r="$ratio" 'BEGIN { print (r >= 90 && r <= 110) ? "ok" : "MISSED" }'; else echo "? (no wrk)"; fi)"

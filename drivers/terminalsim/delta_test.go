@@ -82,6 +82,7 @@ func TestV11ListMatchesV1(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 1))
+	in1, in11 := v1.BytesIn.Load(), v11.BytesIn.Load()
 	for i := range changes {
 		var step string
 		switch op := r.IntN(10); {
@@ -134,7 +135,9 @@ func TestV11ListMatchesV1(t *testing.T) {
 	if n := v1.Deltas.Load(); n != 0 {
 		t.Errorf("the v1 terminal got %d deltas", n)
 	}
-	t.Logf("%d changes, %d deltas", changes, v11.Deltas.Load())
+	// Reconnections included: a menu whole for each.
+	t.Logf("%d changes, %d deltas; bytes received per change: v1 %d, v1.1 %d", changes, v11.Deltas.Load(),
+		(v1.BytesIn.Load()-in1)/int64(changes), (v11.BytesIn.Load()-in11)/int64(changes))
 }
 
 // note is a one-line ticket of total cents.

@@ -187,6 +187,9 @@ type Terminal struct {
 	// a test of the recovery; Deltas counts those applied, Snapshots
 	// those it could not apply and asked a snapshot for.
 	DropDeltas, Deltas, Snapshots atomic.Int32
+	// BytesIn counts the bytes of the frames received, to measure what a
+	// change costs a terminal.
+	BytesIn atomic.Int64
 
 	dialMu     sync.Mutex         // one connection attempt at a time
 	stopFollow context.CancelFunc // ends follow, if it runs
@@ -469,6 +472,7 @@ func (t *Terminal) read(c *conn) {
 			}
 			return
 		}
+		t.BytesIn.Add(int64(len(data)))
 		m, err := t.opts.Menus.decode(data)
 		if err != nil {
 			t.log.Warn("the gateway sent something that is not a message", "err", err)
