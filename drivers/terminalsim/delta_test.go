@@ -185,3 +185,111 @@ func TestDroppedDeltaHealed(t *testing.T) {
 		t.Errorf("%d snapshots asked, want 1", n)
 	}
 }
+
+// untilMenuWith reads a terminal's messages until it shows a menu with
+// the item id.
+func untilMenuWith(t *testing.T, term *terminalsim.Terminal, id string) terminalsim.Message {
+	t.Helper()
+	for {
+		m, _ := expect(t, term, "screen")
+		if m.Kind == gateway.ScreenMenu && slices.ContainsFunc(m.Items, func(it gateway.MenuItem) bool { return it.ID == id }) {
+			return m
+		}
+	}
+}
+
+// TestV1AndV11PayOneTicket: a v1 and a v1.1 terminal pick the same
+// ticket from the list and ask to pay it in full at the same moment, round
+// after round, the v1.1 one reconnecting half way: exactly one gets the pay
+// request each time. Two watchers, v1 and v1.1, stay on the list and show
+// the same list after every round, the paid ticket gone.
+func TestV1AndV11PayOneTicket(t *testing.T) {
+	g := newGateway(t, nil)
+	ctx := context.Background()
+	keep, _, err := g.tickets.Submit(ctx, g.till, note("KEEP", 500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := []string{keep.ID}
+	w1 := onList(t, g, "W1", true)
+	w11 := onList(t, g, "W11", false)
+	racers := []*terminalsim.Terminal{
+		dial(t, terminalsim.Options{URL: g.url, Code: g.code(), Serial: "R1", V1Only: true}),
+		dial(t, terminalsim.Options{URL: g.url, Code: g.code(), Serial: "R11"}),
+	}
+	rounds := 20
+	if testing.Short() {
+		rounds = 6
+	}
+	wins := map[string]int{}
+	for round := range rounds {
+		if round == rounds/2 {
+			if err := racers[1].Reconnect(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tk, _, err := g.tickets.Submit(ctx, g.till, note(fmt.Sprintf("P%d", round), 1200))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, tk.ID)
+		settle(t, w1, w11, open, fmt.Sprintf("round %d: posted", round))
+		for _, r := range racers {
+			if err := r.Start("F1"); err != nil {
+				t.Fatal(err)
+			}
+			menu := untilMenuWith(t, r, tk.ID)
+			if err := r.AnswerScreen(menu.ScreenID, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			if m, _ := expect(t, r, "screen"); m.Kind != "ticket" {
+				t.Fatalf("round %d: after the pick, %+v", round, m)
+			}
+		}
+		start := make(chan struct{})
+		errs := make(chan error, len(racers))
+		for _, r := range racers {
+			go func() {
+				<-start
+				errs <- r.Answer("full")
+			}()
+		}
+		close(start)
+		for range racers {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		var winner *terminalsim.Terminal
+		for _, r := range racers {
+			for {
+				m, err := r.Next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Type == "pay" {
+					if winner != nil {
+						t.Fatalf("round %d: both terminals got the pay request", round)
+					}
+					winner = r
+					break
+				}
+				if m.Type == "done" {
+					break
+				}
+			}
+		}
+		if winner == nil {
+			t.Fatalf("round %d: neither terminal got the pay request", round)
+		}
+		wins[winner.Name()]++
+		card(t, winner, terminalsim.Approve)
+		expect(t, winner, "done")
+		open = slices.DeleteFunc(open, func(id string) bool { return id == tk.ID })
+		settle(t, w1, w11, open, fmt.Sprintf("round %d: paid", round))
+	}
+	t.Logf("wins: %v; the v1.1 watcher applied %d deltas", wins, w11.Deltas.Load())
+	if w11.Deltas.Load() == 0 {
+		t.Error("the v1.1 watcher applied no delta")
+	}
+}
