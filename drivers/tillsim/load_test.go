@@ -277,3 +277,19 @@ func TestLoadConnectionClose(t *testing.T) {
 		srv2.CloseClientConnections() // the idle connection goes away
 	}
 }
+
+// TestLoadDeadlineIsNoFailure: a run whose context ends while POSTs are
+// under way counts them as interrupted, not failed, as with net/http.
+func TestLoadDeadlineIsNoFailure(t *testing.T) {
+	g := newFakeGateway()
+	g.hold = make(chan struct{}) // no answer until the end
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	defer close(g.hold)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rep := Load{Tickets: 4, Concurrency: 4}.Run(ctx, NewClient(ClientConfig{URL: srv.URL, Key: "k", Conn: 4}), NewGenerator(9, "D"))
+	if rep.Failed() != 0 || rep.Sent != 0 {
+		t.Errorf("cut by the deadline: %+v; want nothing sent, nothing failed", rep)
+	}
+}

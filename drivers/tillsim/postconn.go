@@ -93,10 +93,18 @@ func (p *PostConn) Post(ctx context.Context, body []byte) (PostResult, error) {
 
 var errIdleClosed = errors.New("the connection was closed before any answer")
 
-func (p *PostConn) post(ctx context.Context, body []byte) (PostResult, error) {
+func (p *PostConn) post(ctx context.Context, body []byte) (res PostResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return PostResult{}, err
 	}
+	defer func() {
+		// The connection's deadline can pass a hair before ctx says it is
+		// done: the request was cut by ctx, and says so.
+		if d, ok := ctx.Deadline(); err != nil && ok && !time.Now().Before(d) {
+			<-ctx.Done()
+			err = fmt.Errorf("tillsim: post ticket: %w", ctx.Err())
+		}
+	}()
 	if p.conn == nil {
 		if err := p.dial(ctx); err != nil {
 			return PostResult{}, fmt.Errorf("tillsim: post ticket: %w", err)
@@ -106,9 +114,10 @@ func (p *PostConn) post(ctx context.Context, body []byte) (PostResult, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	p.conn.SetDeadline(deadline)
+	conn := p.conn // the func below may run after Close has cleared p.conn
+	conn.SetDeadline(deadline)
 	// The context ends the request by moving the deadline to now.
-	stop := context.AfterFunc(ctx, func() { p.conn.SetDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 
 	p.bw.Write(p.header)
@@ -128,7 +137,7 @@ func (p *PostConn) post(ctx context.Context, body []byte) (PostResult, error) {
 		}
 		return PostResult{}, fmt.Errorf("tillsim: post ticket: %w", err)
 	}
-	res := PostResult{Status: resp.StatusCode}
+	res = PostResult{Status: resp.StatusCode}
 	if resp.StatusCode >= 300 {
 		res.Problem = problemOf(resp.Body)
 	}
