@@ -297,11 +297,13 @@ func (c *conn) writer() {
 				}
 				return c.h.menus.writeVersioned(c.ws, *c.list.shown, c.list.version) == nil
 			}
-			out, whole := c.list.next(m)
+			out, whole := c.list.next(m, &c.h.deltas)
 			if whole {
 				return c.h.menus.writeVersioned(c.ws, out.(gateway.Screen), c.list.version) == nil
 			}
-			m = out
+			if f, ok := out.(deltaFrame); ok {
+				return c.ws.WriteMessage(websocket.TextMessage, f) == nil
+			}
 		}
 		if sc, ok := m.(gateway.Screen); ok && len(sc.Items) > 0 {
 			return c.h.menus.writeMenu(c.ws, sc) == nil

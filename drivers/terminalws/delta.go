@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/gorilla/websocket"
 
@@ -18,7 +19,9 @@ import (
 // (snapshot). docs/terminal-protocol.md, "Version 1.1", has the rules.
 const SubprotocolV11 = "passerelle.v1.1"
 
-// listDelta turns the menu a v1.1 terminal shows into the next one.
+// listDelta turns the menu a v1.1 terminal shows into the next one. It is
+// encoded in two parts: its items' changes once for every connection
+// (deltaCache), its screen_id and versions for each.
 type listDelta struct {
 	Type     string             `json:"type"` // "list_delta"
 	ScreenID string             `json:"screen_id"`
@@ -52,9 +55,14 @@ type lists struct {
 	shown   *gateway.Screen // the last menu sent, nil after any other screen
 }
 
-// next returns what to send for m, as a v1.1 terminal reads it: a delta,
-// a menu with its version, or m itself. It records the menu sent.
-func (l *lists) next(m any) (out any, whole bool) {
+// deltaFrame is a list_delta, encoded.
+type deltaFrame []byte
+
+// next returns what to send for m, as a v1.1 terminal reads it: a delta
+// (deltaFrame), a menu to send whole with its version (whole), or m
+// itself. It records the menu sent. cache, if not nil, shares the diffs
+// between connections.
+func (l *lists) next(m any, cache *deltaCache) (out any, whole bool) {
 	sc, ok := m.(gateway.Screen)
 	switch {
 	case ok && sc.Kind == gateway.ScreenMenu:
@@ -75,12 +83,72 @@ func (l *lists) next(m any) (out any, whole bool) {
 	if prev == nil || !sameShape(*prev, sc) {
 		return sc, true
 	}
-	d, ok := diff(prev.Items, sc.Items)
+	tail, ok := cache.get(prev.Items, sc.Items)
 	if !ok {
 		return sc, true
 	}
-	return listDelta{Type: "list_delta", ScreenID: sc.ScreenID, From: l.version - 1, Version: l.version,
-		Removed: d.Removed, Changed: d.Changed, Added: d.Added}, false
+	id, _ := json.Marshal(sc.ScreenID)
+	f := make([]byte, 0, 64+len(tail))
+	f = append(f, `{"type":"list_delta","screen_id":`...)
+	f = append(f, id...)
+	f = append(f, `,"from":`...)
+	f = strconv.AppendInt(f, l.version-1, 10)
+	f = append(f, `,"version":`...)
+	f = strconv.AppendInt(f, l.version, 10)
+	return deltaFrame(append(f, tail...)), false
+}
+
+// deltaCache remembers the last diffs between menus. The engine shares one
+// menu's items between the sessions that show it, the same slice for each:
+// when a change refreshes a list, every terminal on it goes from the same
+// slice to the same slice, and the diff is made and encoded once.
+type deltaCache struct {
+	mu      sync.Mutex
+	entries [menuCacheSize]cachedDelta
+	next    int
+}
+
+type cachedDelta struct {
+	a, b []gateway.MenuItem
+	ok   bool
+	tail []byte // the delta's JSON after "version", closing brace included
+}
+
+// get returns the end of the list_delta from a to b, or false when b must
+// go whole.
+func (c *deltaCache) get(a, b []gateway.MenuItem) ([]byte, bool) {
+	shared := c != nil && len(a) > 0 && len(b) > 0
+	if shared {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, e := range c.entries {
+			if len(e.a) == len(a) && len(e.b) == len(b) && &e.a[0] == &a[0] && &e.b[0] == &b[0] {
+				return e.tail, e.ok
+			}
+		}
+	}
+	d, ok := diff(a, b)
+	var tail []byte
+	if ok {
+		parts, err := json.Marshal(struct {
+			Removed []string           `json:"removed,omitempty"`
+			Changed []gateway.MenuItem `json:"changed,omitempty"`
+			Added   []addedItem        `json:"added,omitempty"`
+		}{d.Removed, d.Changed, d.Added})
+		if err != nil {
+			return nil, false
+		}
+		if len(parts) > 2 {
+			tail = append([]byte{','}, parts[1:]...)
+		} else {
+			tail = []byte{'}'}
+		}
+	}
+	if shared {
+		c.entries[c.next] = cachedDelta{a: a, b: b, ok: ok, tail: tail}
+		c.next = (c.next + 1) % menuCacheSize
+	}
+	return tail, ok
 }
 
 // sameShape reports whether b differs from a by its items and id only.
@@ -96,7 +164,7 @@ func eqPtr(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *
 // It gives up (false) when ids repeat or the items kept change order: the
 // menu then goes out whole.
 func diff(a, b []gateway.MenuItem) (listDelta, bool) {
-	var d listDelta
+	d := listDelta{Type: "list_delta"} // its screen_id and versions are each connection's
 	inB := make(map[string]int, len(b))
 	for i, it := range b {
 		if _, dup := inB[it.ID]; dup {

@@ -24,31 +24,37 @@ func menuOf(b []byte) gateway.Screen {
 // follows a menu, encoded, decoded and applied as the simulator does,
 // gives the new menu; or the writer sends it whole.
 func FuzzListDelta(f *testing.F) {
-	f.Add([]byte("abc"), []byte("abdc"))
-	f.Add([]byte("abc"), []byte("cba"))
-	f.Add([]byte("aab"), []byte("ab"))
-	f.Add([]byte(""), []byte("xyz"))
-	f.Add([]byte("xyz"), []byte(""))
-	f.Fuzz(func(t *testing.T, a, b []byte) {
+	f.Add([]byte("abc"), []byte("abdc"), true)
+	f.Add([]byte("abc"), []byte("cba"), false)
+	f.Add([]byte("aab"), []byte("ab"), true)
+	f.Add([]byte(""), []byte("xyz"), false)
+	f.Add([]byte("xyz"), []byte(""), true)
+	f.Add([]byte("abc"), []byte("abc"), true)
+	var shared deltaCache
+	f.Fuzz(func(t *testing.T, a, b []byte, share bool) {
+		cache := &shared
+		if !share {
+			cache = nil
+		}
 		var l lists
 		ma, mb := menuOf(a), menuOf(b)
 		ma.ScreenID, mb.ScreenID = "s1", "s2"
-		out, whole := l.next(ma)
+		out, whole := l.next(ma, cache)
 		if !whole || l.version != 1 {
 			t.Fatalf("the first menu went out as %T (whole %v, version %d)", out, whole, l.version)
 		}
 		shown := terminalsim.Message{Type: "screen", ScreenID: "s1", Kind: gateway.ScreenMenu, Title: ma.Title,
 			Items: ma.Items, Version: 1}
-		out, whole = l.next(mb)
+		out, whole = l.next(mb, cache)
 		if l.version != 2 {
 			t.Fatalf("version %d after two menus", l.version)
 		}
 		if whole {
 			return
 		}
-		data, err := json.Marshal(out)
-		if err != nil {
-			t.Fatal(err)
+		data, ok := out.(deltaFrame)
+		if !ok {
+			t.Fatalf("a menu after a menu went out as %T", out)
 		}
 		var d terminalsim.Message
 		if err := json.Unmarshal(data, &d); err != nil {
@@ -79,9 +85,9 @@ func TestListsReset(t *testing.T) {
 		{errorMsg{Type: "error"}, false},
 	} {
 		var l lists
-		l.next(a)
-		l.next(tc.between)
-		if _, whole := l.next(b); whole != tc.whole {
+		l.next(a, nil)
+		l.next(tc.between, nil)
+		if _, whole := l.next(b, nil); whole != tc.whole {
 			t.Errorf("after %T: whole %v, want %v", tc.between, whole, tc.whole)
 		}
 	}

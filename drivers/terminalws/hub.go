@@ -74,6 +74,7 @@ type Hub struct {
 	mu       sync.Mutex
 	conns    map[string]*conn // by terminal ID
 	menus    menuCache
+	deltas   deltaCache
 	wg       sync.WaitGroup
 	// ctx ends every connection when Run returns: hijacked connections are
 	// not stopped by the HTTP server's shutdown.
