@@ -29,12 +29,18 @@ test-short:
 # Go benchmarks, then the load tools against real gateway processes on
 # 127.0.0.1, each printing its table (about 8 minutes on 2 cores; each
 # script's header lists its knobs).
+# The scripts' tables are kept in BENCHOUT, and bench/targets.sh ends with
+# one table of the venue-scale targets beside their figures.
+BENCHOUT ?= bench-out
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
-	./bench/till-load.sh
-	./bench/terminal-load.sh
-	./bench/idle-terminals.sh
-	./bench/memory-startup.sh
+	mkdir -p $(BENCHOUT)
+	./bench/till-load.sh | tee $(BENCHOUT)/till.txt
+	./bench/terminal-load.sh | tee $(BENCHOUT)/terminal.txt
+	./bench/idle-terminals.sh | tee $(BENCHOUT)/idle.txt
+	./bench/memory-startup.sh | tee $(BENCHOUT)/memory.txt
+	$(GO) test -count=1 -v -run '^TestV11ListMatchesV1$$' ./drivers/terminalsim | tee $(BENCHOUT)/delta.txt
+	./bench/targets.sh $(BENCHOUT)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \

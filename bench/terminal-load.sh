@@ -21,7 +21,8 @@
 # PICK (first or random, default random), CLAIM (true: a terminal leaves
 # the tickets another took, as waiters paying their own tables; false:
 # they all reach for the same; default true), THINK (each screen's look,
-# default 300ms).
+# default 300ms), PROTOCOL (v1.1, the default: menus as changes; or v1:
+# every menu whole, as terminals before v1.1).
 #
 # Usage: bench/terminal-load.sh
 set -euo pipefail
@@ -50,10 +51,15 @@ echo "$TERMINALS pairing codes in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN 
 # The fleet shares the gateway's two cores, which real terminals do not:
 # GOGC=400 spares it most of its garbage collection, so it takes less CPU
 # from the gateway it measures.
+case ${PROTOCOL:-v1.1} in
+v1) v1=true ;;
+v1.1) v1=false ;;
+*) echo "PROTOCOL must be v1 or v1.1" >&2; exit 2 ;;
+esac
 : >"$work/sim.err"
 GOGC=400 PASSERELLE_TILL_KEY="$key" timeout "$((DURATION + 180))" "$bin" sim terminals --url "$url" \
 	--codes "$work/codes" --duration "${DURATION}s" --till-rate "$RATE" \
-	--key "$KEY" --pick "$PICK" --claim="$CLAIM" --think "$THINK" >"$work/out" 2>"$work/sim.err" &
+	--key "$KEY" --pick "$PICK" --claim="$CLAIM" --think "$THINK" --v1="$v1" >"$work/out" 2>"$work/sim.err" &
 sim_pid=$!
 bench_track "$sim_pid"
 for _ in $(seq 600); do # 60 s at most to connect
@@ -90,7 +96,7 @@ hwm=$(field "$p" proc: hwm)
 hwm_mb=""
 [ -n "$hwm" ] && hwm_mb=$(awk -v k="$hwm" 'BEGIN { print k * 1.048576 }')
 
-bench_header "passerelle under $TERMINALS terminals ($KEY, pick $PICK, claim $CLAIM, think $THINK) and a till at $RATE tickets/s for ${DURATION} s"
+bench_header "passerelle under $TERMINALS terminals (${PROTOCOL:-v1.1}, $KEY, pick $PICK, claim $CLAIM, think $THINK) and a till at $RATE tickets/s for ${DURATION} s"
 printf '%-30s %-36s %-10s %s\n' "measure" "value" "target" ""
 printf '%-30s %-36s %-10s %s\n' "tickets posted/s" "$rate" "" ""
 printf '%-30s %-36s %-10s %s\n' "payments/s" "$pay" "" ""

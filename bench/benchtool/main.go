@@ -8,6 +8,7 @@
 //	benchtool sse --url URL --key KEY --clients N --for D
 //	benchtool startup --bin PASSERELLE --data DIR [--runs 5]
 //	benchtool proc --pid PID --for D [--every 1s]
+//	benchtool tickets --count N [--seed S] [--ref-prefix P]
 package main
 
 import (
@@ -34,14 +35,14 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchtool codes|seed|sse|startup|proc|compact [flags]")
+		return errors.New("usage: benchtool codes|seed|sse|startup|proc|compact|tickets [flags]")
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer) error{
-		"codes": codes, "seed": seed, "sse": sse, "startup": startup, "proc": proc, "compact": compact,
+		"codes": codes, "seed": seed, "sse": sse, "startup": startup, "proc": proc, "compact": compact, "tickets": tickets,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown command %q (codes, seed, sse, startup, proc, compact)", args[0])
+		return fmt.Errorf("unknown command %q (codes, seed, sse, startup, proc, compact, tickets)", args[0])
 	}
 	return cmd(ctx, args[1:], out)
 }

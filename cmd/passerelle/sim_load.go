@@ -64,6 +64,7 @@ func simTerminals(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tillKey := fs.String("till-key", "", "the till's key (default: env PASSERELLE_TILL_KEY)")
 	fingerprint := fs.String("fingerprint", "", "pin the gateway's certificate by its SHA-256 (hex, as the gateway logs it)")
 	insecure := fs.Bool("insecure", false, "do not check the gateway's certificate")
+	v1Only := fs.Bool("v1", false, "speak terminal protocol passerelle.v1 only, as terminals before v1.1 (menus whole at every change)")
 	seed := fs.Uint64("seed", 0, "seed of the terminals' choices and the till's tickets; 0 = from the clock")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -130,7 +131,7 @@ func simTerminals(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	sent := &sentTimes{at: map[string]time.Time{}}
 	load := terminalsim.Load{
 		Options: terminalsim.Options{URL: u.String(), Fingerprint: *fingerprint, Insecure: *insecure,
-			Model: "passerelle-load", Log: log},
+			Model: "passerelle-load", Log: log, V1Only: *v1Only},
 		Codes: codes, DialConcurrency: *dialConc, Key: *key, Pick: *pick, Claim: *claim, Tables: *tables,
 		Think: *think, Seed: *seed, SentAt: sent.get,
 	}

@@ -36,6 +36,7 @@ func simTill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	follow := fs.Bool("follow", false, "also print the event stream, until interrupted")
 	measure := fs.Bool("measure-events", false, "follow the event stream and report POST→SSE delivery latency")
 	eventWait := fs.Duration("event-wait", 10*time.Second, "with --measure-events, how long to wait for the last events after the last POST")
+	cpuProfile := fs.String("cpuprofile", "", "write the simulator's own CPU profile to this file, to check that the load tool is not what it measures")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -132,7 +133,12 @@ func simTill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	gen := tillsim.NewGenerator(*seed, *prefix)
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return fmt.Errorf("sim till: --cpuprofile: %w", err)
+	}
 	rep := load.Run(ctx, client, gen)
+	stopProfile()
 	var undelivered int
 	if delivery != nil {
 		wctx, cancel := context.WithTimeout(ctx, *eventWait)

@@ -109,6 +109,19 @@ func Check(data []byte, t reflect.Type, unknown Unknown) ([]string, error) {
 	if first := bytes.TrimLeft(data, " \t\r\n"); len(first) == 0 || first[0] != '{' {
 		return nil, ErrNotObject
 	}
+	if json.Valid(data) {
+		w := fastWalker{data: data, unknown: unknown}
+		if err := w.value(t, 0); err != nil {
+			return nil, err
+		}
+		return w.ignored, nil
+	}
+	return checkTokens(data, t, unknown)
+}
+
+// checkTokens is Check by encoding/json's tokens, for a document that is
+// not valid JSON: its error is encoding/json's, or a name's found before.
+func checkTokens(data []byte, t reflect.Type, unknown Unknown) ([]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	w := walker{dec: dec, unknown: unknown}

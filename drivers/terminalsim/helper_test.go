@@ -68,6 +68,9 @@ func newGateway(t *testing.T, cert *tls.Certificate) *gw {
 		Sessions:  gateway.NewSessions(st, g.payments, func() gateway.ScenarioSet { return scenarios }, printer, time.Now),
 		Events:    gateway.NewEventLog(st, bus),
 		Log:       log,
+		// The tests drive terminals faster than waiters do.
+		RateLimit: 1000,
+		RateBurst: 1000,
 	})
 	mux := http.NewServeMux()
 	g.hub.Register(mux)

@@ -12,8 +12,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -105,7 +107,9 @@ type Options struct {
 	// Menus, if set, decodes the items of menu screens once for all the
 	// terminals that share it; a fleet shares one.
 	Menus *MenuCache
-	Log   *slog.Logger
+	// V1Only offers passerelle.v1 alone, as a terminal of before v1.1.
+	V1Only bool
+	Log    *slog.Logger
 }
 
 // Message is one message from the gateway; the fields its type uses are
@@ -128,6 +132,12 @@ type Message struct {
 	Due      *int64             `json:"due,omitempty"`
 	Choices  []gateway.MenuItem `json:"choices,omitempty"`
 	TimeoutS int                `json:"timeout_s,omitempty"`
+	// v1.1: a menu's version; a list_delta's versions and changes.
+	Version int64              `json:"version,omitempty"`
+	From    int64              `json:"from,omitempty"`
+	Removed []string           `json:"removed,omitempty"`
+	Changed []gateway.MenuItem `json:"changed,omitempty"`
+	Added   []AddedItem        `json:"added,omitempty"`
 	// pay, ack, status_request, abort, payment_state
 	PaymentID string `json:"payment_id,omitempty"`
 	Amount    int64  `json:"amount,omitempty"`
@@ -172,6 +182,14 @@ type Terminal struct {
 	cardHook  func() // tests: called once a card step runs
 	url       string // of the connection
 	moving    *conn  // the connection being replaced: its end is no news
+
+	// DropDeltas makes the terminal lose that many list_delta frames, as
+	// a test of the recovery; Deltas counts those applied, Snapshots
+	// those it could not apply and asked a snapshot for.
+	DropDeltas, Deltas, Snapshots atomic.Int32
+	// BytesIn counts the bytes of the frames received, to measure what a
+	// change costs a terminal.
+	BytesIn atomic.Int64
 
 	dialMu     sync.Mutex         // one connection attempt at a time
 	stopFollow context.CancelFunc // ends follow, if it runs
@@ -314,7 +332,11 @@ func (t *Terminal) dial(ctx context.Context, base, token, code string) error {
 	if err != nil {
 		return err
 	}
-	d := websocket.Dialer{Subprotocols: []string{Subprotocol}, HandshakeTimeout: HelloTimeout,
+	protos := []string{SubprotocolV11, Subprotocol}
+	if t.opts.V1Only {
+		protos = []string{Subprotocol}
+	}
+	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: HelloTimeout,
 		ReadBufferSize: 4096, WriteBufferSize: 4096}
 	if t.opts.Gateways != nil {
 		// An address that does not even take the connection at once is
@@ -343,7 +365,7 @@ func (t *Terminal) dial(ctx context.Context, base, token, code string) error {
 		}
 		return fmt.Errorf("terminalsim: connect to %s: %w", u.Redacted(), err)
 	}
-	if ws.Subprotocol() != Subprotocol {
+	if !slices.Contains(protos, ws.Subprotocol()) {
 		ws.Close()
 		return fmt.Errorf("terminalsim: %s does not speak %s", u.Redacted(), Subprotocol)
 	}
@@ -450,10 +472,28 @@ func (t *Terminal) read(c *conn) {
 			}
 			return
 		}
+		t.BytesIn.Add(int64(len(data)))
 		m, err := t.opts.Menus.decode(data)
 		if err != nil {
 			t.log.Warn("the gateway sent something that is not a message", "err", err)
 			continue
+		}
+		if m.Type == "list_delta" {
+			if t.DropDeltas.Load() > 0 {
+				t.DropDeltas.Add(-1) // tests: a frame lost
+				continue
+			}
+			t.mu.Lock()
+			m, err = ApplyDelta(t.screen, m)
+			t.mu.Unlock()
+			if err != nil {
+				// The menu shown is not the one the delta follows: ask
+				// for it whole, and show nothing new until it comes.
+				t.Snapshots.Add(1)
+				t.write(c, snapshotMsg{Type: "snapshot"})
+				continue
+			}
+			t.Deltas.Add(1)
 		}
 		t.handle(c, m)
 		t.q.push(m)

@@ -20,6 +20,8 @@ type conn struct {
 	addr string
 	term gateway.Terminal // the loop's; its Name changes on a rename
 	cols int              // receipts' width: set by the handshake, then read by any goroutine
+	v11  bool             // speaks passerelle.v1.1: set before the connection runs
+	list lists            // v1.1: the menu the terminal shows, the writer's own
 
 	out     chan any               // to the writer
 	in      chan []byte            // from the reader
@@ -295,6 +297,21 @@ func (c *conn) writer() {
 	defer ping.Stop()
 	write := func(m any) bool {
 		c.ws.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		if c.v11 {
+			if _, ok := m.(snapshotReq); ok {
+				if c.list.shown == nil {
+					return true // no menu shown: nothing to send again
+				}
+				return c.h.menus.writeVersioned(c.ws, *c.list.shown, c.list.version) == nil
+			}
+			out, whole := c.list.next(m, &c.h.deltas)
+			if whole {
+				return c.h.menus.writeVersioned(c.ws, out.(gateway.Screen), c.list.version) == nil
+			}
+			if f, ok := out.(deltaFrame); ok {
+				return c.ws.WriteMessage(websocket.TextMessage, f) == nil
+			}
+		}
 		if sc, ok := m.(gateway.Screen); ok && len(sc.Items) > 0 {
 			return c.h.menus.writeMenu(c.ws, sc) == nil
 		}

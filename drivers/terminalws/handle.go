@@ -74,6 +74,12 @@ func (c *conn) dispatch(ctx context.Context, data []byte) error {
 		return c.result(ctx, v)
 	case *paymentRefMsg:
 		return c.paymentRef(ctx, m.typ, v)
+	case *snapshotMsg:
+		if !c.v11 {
+			return bad(codeUnknownType, "unknown message type %q: it is %s's", "snapshot", SubprotocolV11)
+		}
+		c.sendMsg(snapshotReq{})
+		return nil
 	}
 	return bad(codeUnknownType, "unhandled message")
 }

@@ -76,6 +76,7 @@ type Hub struct {
 	conns    map[string]*conn // by terminal ID
 	welcomes atomic.Uint64    // numbers the welcomes sent, in order
 	menus    menuCache
+	deltas   deltaCache
 	wg       sync.WaitGroup
 	// ctx ends every connection when Run returns: hijacked connections are
 	// not stopped by the HTTP server's shutdown.
@@ -115,7 +116,9 @@ func New(c Config) *Hub {
 	h := &Hub{c: c, conns: map[string]*conn{}, refusals: gateway.NewLogLimiter(10, time.Minute)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.upgrader = websocket.Upgrader{
-		Subprotocols:     []string{Subprotocol},
+		// The server's preference first: a terminal that offers both
+		// speaks v1.1.
+		Subprotocols:     []string{SubprotocolV11, Subprotocol},
 		CheckOrigin:      sameOrigin,
 		HandshakeTimeout: HelloTimeout,
 		ReadBufferSize:   4096,
@@ -152,7 +155,8 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 	// The upgrader would connect a client that offers no subprotocol, or
 	// only others, without one: a client of another protocol, or of
 	// another version of this one, that would then misread every frame.
-	if websocket.IsWebSocketUpgrade(r) && !slices.Contains(websocket.Subprotocols(r), Subprotocol) {
+	offered := websocket.Subprotocols(r)
+	if websocket.IsWebSocketUpgrade(r) && !slices.Contains(offered, Subprotocol) && !slices.Contains(offered, SubprotocolV11) {
 		http.Error(w, "the terminal protocol needs the WebSocket subprotocol "+Subprotocol+" (Sec-WebSocket-Protocol)", http.StatusBadRequest)
 		return
 	}
@@ -161,6 +165,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	c := newConn(h, ws, remoteAddr(r))
+	c.v11 = ws.Subprotocol() == SubprotocolV11
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()

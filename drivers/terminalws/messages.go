@@ -165,6 +165,8 @@ func Decode(data []byte) (inbound, error) {
 		v, unknown = &resultMsg{}, jsonstrict.Ignore
 	case "resume":
 		v = &paymentRefMsg{}
+	case "snapshot":
+		v = &snapshotMsg{}
 	case "payment_state", "printed":
 		v, unknown = &paymentRefMsg{}, jsonstrict.Ignore
 	case "":

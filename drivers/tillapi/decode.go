@@ -51,8 +51,19 @@ func DecodeTicket(body []byte) (gateway.TicketInput, error) {
 	if err := checkStructure(body); err != nil {
 		return in, err
 	}
-	// The lines are decoded one by one so that a type error can name its
-	// line: encoding/json's own path would say "lines.qty".
+	// checkStructure refused unknown names and trailing data: one
+	// Unmarshal decodes the ticket. Only a type error is decoded again,
+	// line by line, so that it can name its line.
+	if err := json.Unmarshal(body, &in); err == nil {
+		return in, nil
+	}
+	return decodeByLines(body)
+}
+
+// decodeByLines decodes a checked ticket line by line, so that a type
+// error can name its line: encoding/json's own path would say "lines.qty".
+func decodeByLines(body []byte) (gateway.TicketInput, error) {
+	var in gateway.TicketInput
 	var raw struct {
 		gateway.TicketInput
 		Lines []json.RawMessage `json:"lines"`

@@ -22,9 +22,10 @@ const RequestTimeout = 30 * time.Second
 
 // Client speaks the till API for one till key.
 type Client struct {
-	base string // "https://host:port", no trailing slash
-	key  string
-	http *http.Client
+	base    string // "https://host:port", no trailing slash
+	key     string
+	tlsConf *tls.Config
+	http    *http.Client
 }
 
 // ClientConfig holds what NewClient needs.
@@ -43,7 +44,7 @@ func NewClient(c ClientConfig) *Client {
 	// that, every request would dial anew and the load would measure TCP.
 	tr.MaxIdleConns = max(c.Conn, 1) + 2
 	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
-	return &Client{base: strings.TrimRight(c.URL, "/"), key: c.Key, http: &http.Client{Transport: tr}}
+	return &Client{base: strings.TrimRight(c.URL, "/"), key: c.Key, tlsConf: c.TLS, http: &http.Client{Transport: tr}}
 }
 
 // TLSConfig returns how to check the gateway's certificate, which is

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -218,4 +219,77 @@ func splitEvery(s string, n int) []string {
 		s = s[n:]
 	}
 	return append(out, s)
+}
+
+// TestLoadOverTLS runs the load's own connections over TLS, pinned.
+func TestLoadOverTLS(t *testing.T) {
+	g := newFakeGateway()
+	srv := httptest.NewTLSServer(g)
+	defer srv.Close()
+	sum := sha256.Sum256(srv.Certificate().Raw)
+	conf, err := TLSConfig(hex.EncodeToString(sum[:]), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(ClientConfig{URL: srv.URL, Key: "k", TLS: conf, Conn: 3})
+	rep := Load{Tickets: 30, Concurrency: 3}.Run(context.Background(), c, NewGenerator(5, "T"))
+	if rep.Created() != 30 || rep.Failed() != 0 {
+		t.Errorf("over TLS: %+v", rep)
+	}
+
+	wrong, _ := TLSConfig(strings.Repeat("00", 32), false)
+	c = NewClient(ClientConfig{URL: srv.URL, Key: "k", TLS: wrong})
+	rep = Load{Tickets: 2}.Run(context.Background(), c, NewGenerator(6, "W"))
+	if rep.Errors != 2 || rep.FirstErr == nil || !strings.Contains(rep.FirstErr.Error(), "not the pinned") {
+		t.Errorf("with a wrong pin: %+v", rep)
+	}
+}
+
+// TestLoadConnectionClose: a gateway that closes the connection after each
+// answer (Connection: close) or while it is idle costs a new connection,
+// never a failed ticket.
+func TestLoadConnectionClose(t *testing.T) {
+	g := newFakeGateway()
+	srv := httptest.NewUnstartedServer(g)
+	srv.Config.SetKeepAlivesEnabled(false)
+	srv.Start()
+	defer srv.Close()
+	c := NewClient(ClientConfig{URL: srv.URL, Key: "k", Conn: 2})
+	rep := Load{Tickets: 20, Concurrency: 2}.Run(context.Background(), c, NewGenerator(7, "K"))
+	if rep.Created() != 20 || rep.Failed() != 0 {
+		t.Errorf("with Connection: close: %+v", rep)
+	}
+
+	srv2 := httptest.NewServer(g)
+	defer srv2.Close()
+	pc, err := NewClient(ClientConfig{URL: srv2.URL, Key: "k"}).PostConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	gen := NewGenerator(8, "I")
+	for i := range 3 {
+		body, _ := json.Marshal(gen.Next())
+		res, err := pc.Post(context.Background(), body)
+		if err != nil || res.Status != http.StatusCreated {
+			t.Fatalf("post %d: %+v, %v", i, res, err)
+		}
+		srv2.CloseClientConnections() // the idle connection goes away
+	}
+}
+
+// TestLoadDeadlineIsNoFailure: a run whose context ends while POSTs are
+// under way counts them as interrupted, not failed, as with net/http.
+func TestLoadDeadlineIsNoFailure(t *testing.T) {
+	g := newFakeGateway()
+	g.hold = make(chan struct{}) // no answer until the end
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	defer close(g.hold)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rep := Load{Tickets: 4, Concurrency: 4}.Run(ctx, NewClient(ClientConfig{URL: srv.URL, Key: "k", Conn: 4}), NewGenerator(9, "D"))
+	if rep.Failed() != 0 || rep.Sent != 0 {
+		t.Errorf("cut by the deadline: %+v; want nothing sent, nothing failed", rep)
+	}
 }
