@@ -136,13 +136,15 @@ func startRelay(t *testing.T, gatewayURL string) *relay {
 }
 
 func (r *relay) serve(w http.ResponseWriter, req *http.Request) {
-	d := websocket.Dialer{Subprotocols: []string{terminalsim.Subprotocol}, HandshakeTimeout: 10 * time.Second}
+	// The terminal's offer goes to the gateway, and the gateway's choice
+	// back to the terminal: v1 and v1.1 terminals both go through.
+	d := websocket.Dialer{Subprotocols: websocket.Subprotocols(req), HandshakeTimeout: 10 * time.Second}
 	gw, _, err := d.Dial(r.gateway, nil)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	up := websocket.Upgrader{Subprotocols: []string{terminalsim.Subprotocol}}
+	up := websocket.Upgrader{Subprotocols: []string{gw.Subprotocol()}}
 	term, err := up.Upgrade(w, req, nil)
 	if err != nil {
 		gw.Close()
@@ -203,9 +205,12 @@ type probe struct {
 	ws *websocket.Conn
 }
 
-func dialProbe(t *testing.T, r *relay, hello map[string]any) (*probe, map[string]any) {
+func dialProbe(t *testing.T, r *relay, hello map[string]any, subprotocols ...string) (*probe, map[string]any) {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{terminalsim.Subprotocol}}
+	if len(subprotocols) == 0 {
+		subprotocols = []string{terminalsim.Subprotocol}
+	}
+	d := websocket.Dialer{Subprotocols: subprotocols}
 	ws, _, err := d.Dial(strings.Replace(r.srv.URL, "http", "ws", 1)+terminalsim.Path, nil)
 	if err != nil {
 		t.Fatalf("probe: dial: %v", err)
@@ -370,6 +375,25 @@ func TestProtocolSchemasAgainstRealFrames(t *testing.T) {
 	p.send(map[string]any{"type": "payment_result", "payment_id": "pay_0000000000000000000000000", "status": "declined",
 		"amount": 0, "currency": "EUR"})
 	p.expect("error")
+	p.ws.Close()
+
+	// Version 1.1: the list comes once, then as deltas; a terminal that
+	// lost one asks for a snapshot.
+	p, _ = dialProbe(t, r, hello, terminalsim.SubprotocolV11)
+	p.send(map[string]any{"type": "start", "key": "F1"})
+	s = p.expect("screen")
+	simPostTour(t, url, key, simTourTicket("1259", "13", 1200))
+	if m := p.expect("list_delta"); m["screen_id"] != s["screen_id"] {
+		t.Errorf("list_delta %v, want on screen %v", m, s["screen_id"])
+	}
+	p.send(map[string]any{"type": "snapshot", "screen_id": s["screen_id"]})
+	if m := p.expect("screen"); m["screen_id"] != s["screen_id"] {
+		t.Errorf("after the snapshot request: %v", m)
+	}
+	p.send(map[string]any{"type": "cancel", "screen_id": s["screen_id"]})
+	// A round trip after the cancel: the relay has recorded it.
+	p.send(map[string]any{"type": "resume", "payment_id": "pay_0000000000000000000000000"})
+	p.expect("payment_state")
 	p.ws.Close()
 	hello["token"] = "ptt_WRONG"
 	if _, m := dialProbe(t, r, hello); m["type"] != "error" || m["code"] != "unauthorized" {
