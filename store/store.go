@@ -58,6 +58,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	full fullState
 }
 
 var _ gateway.Store = (*Store)(nil)

@@ -11,6 +11,10 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 )
 
+// freshResult: a result recorded within this time of its payment's start
+// tells of the terminal's clock.
+const freshResult = 5 * time.Minute
+
 // handle takes one message from the terminal. Bad messages get an error and
 // change nothing; too many malformed ones in a row, or too many messages
 // too fast, disconnect.
@@ -201,8 +205,20 @@ func (c *conn) result(ctx context.Context, v *resultMsg) error {
 		return bad(codeInvalid, "%s", verr.Error())
 	case errors.Is(err, gateway.ErrNotFound):
 		return bad(codeUnknownPay, "no payment %q for this terminal", v.PaymentID)
+	case errors.Is(err, gateway.ErrStorageFull):
+		// The terminal sends an unacknowledged result again when it
+		// connects again: closing makes it retry, at its own pace, until
+		// the disk has room.
+		c.sendError(err)
+		c.close("disk full: result not recorded")
+		return nil
 	case err != nil:
 		return err
+	}
+	if recorded && time.Since(p.CreatedAt).Abs() < freshResult {
+		// A result sent as the card step ends: its at is the terminal's
+		// clock now. One resent after a restart is older, and says nothing.
+		c.h.c.Clock.Observe("terminal "+c.term.Name, r.At)
 	}
 	if recorded { // a copy of a result already stored was logged the first time
 		for _, w := range changes { // never the text: it may hold a card number
