@@ -5,6 +5,12 @@ import (
 	"time"
 )
 
+// ClockStepAllowed is how far back the clock may step under a stamp of the
+// store before what the stamp starts ends: an admin session, a pairing code.
+// A step back larger than this would otherwise lengthen their lives by as
+// much; NTP's own corrections are far smaller.
+const ClockStepAllowed = time.Minute
+
 // ClockTolerance is how far another clock may be from the box's before the
 // admin page warns: HTTP dates count whole seconds, a result travels, and a
 // till's clock drifts a little between its own synchronisations.

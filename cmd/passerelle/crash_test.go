@@ -223,8 +223,8 @@ type gatewayProc struct {
 	url    string
 	log    *procLog
 	exited chan struct{}
-	// traced: cmd is strace, in a process group of its own with the
-	// gateway; killed: the test killed it rather than strace.
+	// traced: cmd is strace (or faketime), in a process group of its own
+	// with the gateway; killed: the test killed it rather than strace.
 	traced, killed bool
 }
 

@@ -11,10 +11,6 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 )
 
-// freshResult: a result recorded within this time of its payment's start
-// tells of the terminal's clock.
-const freshResult = 5 * time.Minute
-
 // handle takes one message from the terminal. Bad messages get an error and
 // change nothing; too many malformed ones in a row, or too many messages
 // too fast, disconnect.
@@ -198,6 +194,7 @@ func (c *conn) result(ctx context.Context, v *resultMsg) error {
 		return err
 	}
 	changes := r.Normalize()
+	live := c.sess.Paying() == r.PaymentID
 	p, recorded, err := c.h.c.Payments.Record(ctx, c.term.ID, r)
 	var verr *gateway.ValidationError
 	switch {
@@ -215,9 +212,10 @@ func (c *conn) result(ctx context.Context, v *resultMsg) error {
 	case err != nil:
 		return err
 	}
-	if recorded && time.Since(p.CreatedAt).Abs() < freshResult {
-		// A result sent as the card step ends: its at is the terminal's
-		// clock now. One resent after a restart is older, and says nothing.
+	if recorded && live {
+		// The result of the pay screen shown on this connection, sent as
+		// the card step ends: its at is the terminal's clock now. One
+		// resent after a restart is older, and says nothing of it.
 		c.h.c.Clock.Observe("terminal "+c.term.Name, r.At)
 	}
 	if recorded { // a copy of a result already stored was logged the first time
