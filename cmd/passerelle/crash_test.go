@@ -121,6 +121,9 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	checkPayments(t, filepath.Join(data, dbFile), ids)
 }
 
+// tillPace is the time between two requests of one crash till.
+const tillPace = 40 * time.Millisecond
+
 // killDelay is how long after the first acknowledgement the test kills the
 // gateway; under strace it leaves strace time to kill it inside a write.
 func killDelay(rng *rand.Rand, g *gatewayProc) time.Duration {
@@ -319,7 +322,12 @@ func (c *crashClient) run(t *testing.T, hc *http.Client, url string, ack func())
 	if c.byRef == nil {
 		c.byRef = map[string]*refState{}
 	}
-	for {
+	// A busy till's pace, not a flood: each kill still lands among
+	// commits (four tills and two terminals), and the database grows
+	// slowly enough for the soak's checks of all of it after each kill.
+	pace := time.NewTicker(tillPace)
+	defer pace.Stop()
+	for ; ; <-pace.C {
 		r, retry := c.pending, c.pending != nil
 		switch {
 		case retry:
