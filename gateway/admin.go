@@ -351,7 +351,12 @@ func (a *Admin) Authenticate(ctx context.Context, token string) (AdminSession, e
 		return AdminSession{}, err
 	}
 	now := a.now().UTC()
-	if !now.Before(s.ExpiresAt) || now.Sub(s.LastSeen) >= AdminSessionIdle {
+	// A session stamped after now means the clock stepped back since: its
+	// lifetime can no longer be counted, and counted from the stamps it
+	// would last as much longer as the step. It ends; the manager logs in
+	// again (docs/operations.md).
+	stepped := s.CreatedAt.After(now.Add(ClockStepAllowed)) || s.LastSeen.After(now.Add(ClockStepAllowed))
+	if stepped || !now.Before(s.ExpiresAt) || now.Sub(s.LastSeen) >= AdminSessionIdle {
 		if err := a.store.DeleteAdminSession(ctx, h); err != nil {
 			return AdminSession{}, err
 		}

@@ -13,6 +13,9 @@ var (
 	// ErrCursorMoved is a webhook cursor saved from where it no longer is:
 	// the till's callback URL changed meanwhile.
 	ErrCursorMoved = errors.New("webhook cursor moved")
+	// ErrStorageFull: the disk holding the database is full. Nothing of
+	// the write was recorded; the same write succeeds once space is freed.
+	ErrStorageFull = errors.New("the gateway's disk is full")
 )
 
 // ConflictError says why a change was refused because of the ticket's state.

@@ -204,6 +204,11 @@ func (x *Session) run(ctx context.Context) error {
 		}
 		st := &x.sc.Steps[x.step]
 		if err := x.exec(ctx, st); err != nil {
+			if errors.Is(err, ErrStorageFull) {
+				// Nothing of the step was recorded: the terminal shows why
+				// and is back at rest, rather than on a screen that waits.
+				x.end("MÉMOIRE PLEINE", "Rien n'a été enregistré.", "Prévenez le responsable.")
+			}
 			return err
 		}
 	}

@@ -43,7 +43,8 @@ type Tx interface {
 
 	InsertPairingCode(ctx context.Context, hash []byte, created, expires time.Time) error
 	// UsePairingCode marks the code used, or returns ErrUnauthorized if it
-	// is unknown, used or expired at now.
+	// is unknown, used or expired at now, or was created later than
+	// ClockStepAllowed after now (the clock stepped back since).
 	UsePairingCode(ctx context.Context, hash []byte, now time.Time) error
 	// VoidPairingCodes spends every code still live at now, as if used,
 	// and returns how many it voided.

@@ -95,6 +95,8 @@ type Terminals struct {
 
 	voidMu   sync.Mutex // apart: the admin page does not wait for pairings
 	lastVoid PairingVoid
+	// lastVoidMono is lastVoid.At with its monotonic reading: its age.
+	lastVoidMono time.Time
 }
 
 type wrongCode struct {
@@ -208,10 +210,13 @@ func (s *Terminals) pairCounted(ctx context.Context, addr string, h Hello) (Term
 // PairingCodeTTL reach the budget, and starts a new count. The count is
 // kept if the store fails, so that the void is tried again.
 func (s *Terminals) voidIfSpent(ctx context.Context) (bool, error) {
-	now := s.now().UTC()
+	// mono keeps the monotonic reading (UTC strips it): the window of
+	// wrong codes counts time really elapsed, whatever the wall clock does.
+	mono := s.now()
+	now := mono.UTC()
 	keep := s.wrong[:0]
 	for _, w := range s.wrong {
-		if now.Sub(w.at) < PairingCodeTTL {
+		if mono.Sub(w.at) < PairingCodeTTL {
 			keep = append(keep, w)
 		}
 	}
@@ -234,6 +239,7 @@ func (s *Terminals) voidIfSpent(ctx context.Context) (bool, error) {
 	}
 	s.voidMu.Lock()
 	s.lastVoid = PairingVoid{At: now, Codes: n, Wrong: len(s.wrong), Addrs: len(addrs)}
+	s.lastVoidMono = mono
 	s.voidMu.Unlock()
 	s.wrong = nil
 	return true, nil
@@ -246,7 +252,7 @@ func (s *Terminals) LastPairingVoid() (PairingVoid, bool) {
 	s.voidMu.Lock()
 	defer s.voidMu.Unlock()
 	v := s.lastVoid
-	if v.At.IsZero() || s.now().Sub(v.At) >= PairingCodeTTL {
+	if v.At.IsZero() || s.now().Sub(s.lastVoidMono) >= PairingCodeTTL {
 		return PairingVoid{}, false
 	}
 	return v, true

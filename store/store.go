@@ -63,6 +63,8 @@ type Store struct {
 	path      string                         // the database file, for its size
 	observer  atomic.Pointer[CommitObserver] // told of each commit (metrics)
 	compacted atomic.Int64                   // the event log's compaction horizon (retention.go)
+
+	full fullState
 }
 
 var _ gateway.Store = (*Store)(nil)

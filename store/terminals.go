@@ -214,8 +214,12 @@ func (t *txn) VoidPairingCodes(_ context.Context, now time.Time) (int, error) {
 
 // UsePairingCode implements gateway.Tx.
 func (t *txn) UsePairingCode(_ context.Context, hash []byte, now time.Time) error {
+	// A code created after now (beyond what the clock may step back) was
+	// made before a step back of the clock: it is refused rather than
+	// live for as much longer as the step.
 	res, err := t.exec(`UPDATE pairing_codes SET used_at = ?
-		WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?`, formatTime(now), hash, formatTime(now))
+		WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? AND created_at <= ?`,
+		formatTime(now), hash, formatTime(now), formatTime(now.Add(gateway.ClockStepAllowed)))
 	if err != nil {
 		return fmt.Errorf("store: use pairing code: %w", err)
 	}

@@ -112,6 +112,7 @@ var errBroken = errors.New("store: transaction aborted")
 func (s *Store) commit(batch []*writeReq) {
 	ctx := context.Background()
 	fail := func(err error) {
+		err = s.classify(err)
 		for _, r := range batch {
 			r.done <- err
 		}
@@ -156,11 +157,12 @@ func (s *Store) commit(batch []*writeReq) {
 		abort(fmt.Errorf("store: commit: %w", err))
 		return
 	}
+	s.written()
 	if s.pub != nil && len(t.events) > 0 {
 		s.pub.Publish(t.events)
 	}
 	for i, r := range batch {
-		r.done <- errs[i]
+		r.done <- s.classify(errs[i])
 	}
 }
 

@@ -63,6 +63,9 @@ func (s *Server) dashboardModel(ctx context.Context, p views.Page) (views.Dashbo
 	if s.c.Sync != nil {
 		m.Sync = s.c.Sync.State(ctx)
 	}
+	if s.c.Alerts != nil {
+		m.Alerts = s.c.Alerts()
+	}
 	if err := s.c.Scenarios.LastError(); err != nil {
 		m.ScenarioError = err.Error()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
 	"github.com/passerelle/passerelle/web"
+	"github.com/passerelle/passerelle/web/views"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -153,6 +154,8 @@ type shop struct {
 	h         http.Handler
 
 	till gateway.Till // the till the tickets come from
+
+	alerts views.Alerts // what the dashboard is told is wrong with the box
 }
 
 // shopDay is "today" in the tests: a Tuesday in Paris.
@@ -196,6 +199,7 @@ func newShop(t testing.TB) *shop {
 		},
 		Fingerprint: "ab12cd34", DataDir: dir, SetupCodeFile: s.codes.Path(), Version: "test", Log: discard, Now: c.Now,
 		Heartbeat: 100 * time.Millisecond, OnlinePoll: 20 * time.Millisecond,
+		Alerts: func() views.Alerts { return s.alerts },
 	})
 	s.h = srv.Handler()
 	s.till, _, err = s.tills.Add(ctx, gateway.NewTill{Name: "Caisse 1"})

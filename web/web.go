@@ -117,6 +117,9 @@ type Config struct {
 	Version       string
 	Log           *slog.Logger
 	Now           func() time.Time
+	// Alerts reports what is wrong with the box itself (a full disk, a
+	// clock off); optional.
+	Alerts func() views.Alerts
 	// Heartbeat of the live event stream; 15 s when zero. Tests shorten it.
 	Heartbeat time.Duration
 	// OnlinePoll is how often the live stream looks for terminals coming

@@ -194,9 +194,16 @@ func checkPayments(t *testing.T, path string, approved []string) {
 	if open, err := st.PaymentsInProgress(ctx); err != nil || len(open) > 0 {
 		t.Fatalf("payments still in progress after the terminals settled: %+v %v", open, err)
 	}
-	evs, err := st.EventsAfter(ctx, gateway.EventQuery{Limit: 100000})
-	if err != nil {
-		t.Fatal(err)
+	var evs []gateway.Event
+	for {
+		page, err := st.EventsAfter(ctx, gateway.EventQuery{After: int64(len(evs)), Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		evs = append(evs, page...)
 	}
 	approvedEvents := map[string]int{}
 	for i, e := range evs {
@@ -219,9 +226,17 @@ func checkPayments(t *testing.T, path string, approved []string) {
 	if len(approvedEvents) != len(approved) {
 		t.Errorf("%d payments approved in the store, the terminals approved %d", len(approvedEvents), len(approved))
 	}
-	tickets, err := st.Tickets(ctx, gateway.TicketQuery{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
+	var tickets []gateway.Ticket
+	for after := ""; ; {
+		page, err := st.Tickets(ctx, gateway.TicketQuery{After: after, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		tickets = append(tickets, page...)
+		after = page[len(page)-1].ID
 	}
 	for _, tk := range tickets {
 		full, err := st.Ticket(ctx, tk.ID)

@@ -10,66 +10,75 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/passerelle/passerelle/drivers/terminalsim"
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
 )
 
 // TestCrashLosesNothingAcknowledged kills the real gateway with SIGKILL
-// while four tills post tickets to it, over and over on the same data
-// directory, and checks after each kill that every ticket that got a 2xx is
-// there once, at least as new as its last acknowledged version, that the
-// event log has no gap and that SQLite finds the file sound.
+// while four tills post tickets to it and two terminals pay tickets of a
+// fifth, over and over on the same data directory, and checks after each
+// kill that every ticket that got a 2xx is there once, at least as new as
+// its last acknowledged version, that every payment the gateway
+// acknowledged is there approved once, that no ticket is paid twice, that
+// the event log has no gap and that SQLite finds the file sound. Some
+// cycles (where strace is installed) die inside a write of the database:
+// strace sends SIGKILL on entry to a random pwrite64.
+//
+// `make soak` runs it with PASSERELLE_SOAK_CYCLES=500; `make test` runs 20.
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	bin := buildPasserelle(t)
 	data := t.TempDir()
 	key := addTill(t, bin, data, "Caisse 1")
+	payKey := addTill(t, bin, data, "Caisse terminaux")
+	addr := freeAddr(t)
 
-	cycles := 20
-	if testing.Short() {
-		cycles = 3
-	}
+	cycles := soakCycles(t)
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	t.Logf("seed %d, %d cycles", seed, cycles)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	clients := make([]*crashClient, 4)
 	for i := range clients {
 		clients[i] = &crashClient{id: i, rng: rand.New(rand.NewPCG(seed, uint64(i)+2)), key: key}
 	}
+	payers := make([]*crashPayer, 2)
+	for i := range payers {
+		payers[i] = &crashPayer{id: i, key: payKey, state: filepath.Join(t.TempDir(), "terminal.json"),
+			approved: map[string]bool{}, posted: map[string]bool{}}
+	}
+	tracer := newWriteKiller(t)
 
-	var inFlight, landed int
+	began := time.Now()
+	var inFlight, landed, injected, startupDeaths int
 	for cycle := range cycles {
-		g := startGateway(t, bin, data)
-		hc := &http.Client{Timeout: 30 * time.Second}
-		// The kill's random delay runs from the first acknowledgement, so
-		// that every cycle kills a gateway under load, not one starting up.
-		busy := make(chan struct{})
-		var once sync.Once
-		ack := func() { once.Do(func() { close(busy) }) }
-		var wg sync.WaitGroup
-		for _, c := range clients {
-			wg.Go(func() {
-				defer ack() // a client that gives up must not keep the kill waiting
-				c.run(t, hc, g.url, ack)
-			})
+		inject := 0
+		if tracer != nil && cycle%4 == 3 {
+			inject = 1 + rng.IntN(80)
 		}
-		<-busy
-		time.Sleep(50*time.Millisecond + time.Duration(rng.Int64N(int64(350*time.Millisecond))))
-		g.kill(t)
-		wg.Wait()
-		hc.CloseIdleConnections()
+		g, started := startCrashGateway(t, bin, data, addr, tracer, inject)
+		if started {
+			runCrashCycle(t, rng, g, bin, data, clients, payers)
+		} else {
+			startupDeaths++
+		}
+		if g.killedByInjection() {
+			injected++
+		}
 		if t.Failed() {
 			t.Fatalf("cycle %d: gateway output:\n%s", cycle, g.log.String())
 		}
-		in, l := checkAfterCrash(t, data, clients)
+		in, l := checkAfterCrash(t, data, clients, payers)
 		inFlight, landed = inFlight+in, landed+l
 		if t.Failed() {
 			t.Fatalf("cycle %d failed (seed %d); gateway output:\n%s", cycle, seed, g.log.String())
@@ -79,11 +88,121 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	for _, c := range clients {
 		acked += c.acks
 	}
-	t.Logf("%d cycles: %d requests acknowledged; %d in flight at a kill, of which %d had landed", cycles, acked, inFlight, landed)
+	approved := map[string]bool{}
+	for _, p := range payers {
+		for id := range p.approved {
+			approved[id] = true
+		}
+	}
+	t.Logf("%d cycles in %s: %d ticket requests acknowledged; %d in flight at a kill, of which %d had landed; "+
+		"%d payments approved; %d cycles killed by strace inside a write (%d of them before the gateway had started)",
+		cycles, time.Since(began).Round(time.Second), acked, inFlight, landed, len(approved), injected, startupDeaths)
 
-	// Last, the restarted gateway itself serves what the store holds.
-	g := startGateway(t, bin, data)
+	// Last, the restarted gateway itself serves what the store holds, and
+	// once the terminals are back every payment is settled.
+	g := startGatewayAt(t, bin, data, addr)
 	checkListing(t, g.url, key, clients)
+	for _, p := range payers {
+		if p.state != "" && p.paired() {
+			p.term = dialTerminal(t, terminalsim.Options{URL: g.url, StateFile: p.state})
+		}
+	}
+	waitSettled(t, g, payers)
+	for _, p := range payers {
+		if p.term != nil {
+			p.term.Close()
+		}
+	}
+	g.kill(t)
+	ids := make([]string, 0, len(approved))
+	for id := range approved {
+		ids = append(ids, id)
+	}
+	checkPayments(t, filepath.Join(data, dbFile), ids)
+}
+
+// tillPace is the time between two requests of one crash till.
+const tillPace = 40 * time.Millisecond
+
+// killDelay is how long after the first acknowledgement the test kills the
+// gateway; under strace it leaves strace time to kill it inside a write.
+func killDelay(rng *rand.Rand, g *gatewayProc) time.Duration {
+	if g.traced {
+		return 5 * time.Second
+	}
+	return 50*time.Millisecond + time.Duration(rng.Int64N(int64(600*time.Millisecond)))
+}
+
+// soakCycles is how many kills: PASSERELLE_SOAK_CYCLES (make soak), else
+// 20, or 3 with -short.
+func soakCycles(t *testing.T) int {
+	if s := os.Getenv("PASSERELLE_SOAK_CYCLES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("PASSERELLE_SOAK_CYCLES=%q: want a positive number", s)
+		}
+		return n
+	}
+	if testing.Short() {
+		return 3
+	}
+	return 20
+}
+
+// runCrashCycle runs the tills and the terminals against g and kills it at
+// a random moment after the first acknowledgement (unless strace killed it
+// first).
+func runCrashCycle(t *testing.T, rng *rand.Rand, g *gatewayProc, bin, data string, clients []*crashClient, payers []*crashPayer) {
+	t.Helper()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	defer hc.CloseIdleConnections()
+	// The terminals come back from their state files and resend what was
+	// not acknowledged; the gateway settles it before they pay again.
+	for _, p := range payers {
+		if !p.connect(t, g, bin, data) {
+			g.kill(t)
+			return
+		}
+	}
+	defer func() {
+		for _, p := range payers {
+			if p.term != nil {
+				p.term.Close()
+				p.term = nil
+			}
+		}
+	}()
+	if !waitSettledOrGone(t, g, payers) {
+		return
+	}
+	// The kill's random delay runs from the first acknowledgement, so
+	// that every cycle kills a gateway under load, not one starting up.
+	busy := make(chan struct{})
+	var once sync.Once
+	ack := func() { once.Do(func() { close(busy) }) }
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			defer ack() // a client that gives up must not keep the kill waiting
+			c.run(t, hc, g.url, ack)
+		})
+	}
+	for _, p := range payers {
+		wg.Go(func() {
+			defer ack()
+			p.run(t, hc, g, ack)
+		})
+	}
+	select {
+	case <-busy:
+		select {
+		case <-time.After(killDelay(rng, g)):
+		case <-g.exited: // strace killed it inside a write
+		}
+	case <-g.exited:
+	}
+	g.kill(t)
+	wg.Wait()
 }
 
 // addTill runs `passerelle till add` and returns the key, its last line.
@@ -107,6 +226,9 @@ type gatewayProc struct {
 	url    string
 	log    *procLog
 	exited chan struct{}
+	// traced: cmd is strace (or faketime), in a process group of its own
+	// with the gateway; killed: the test killed it rather than strace.
+	traced, killed bool
 }
 
 var startedLine = regexp.MustCompile(`msg="passerelle started"[^\n]* url=(\S+)[^\n]*\n`)
@@ -151,7 +273,12 @@ func (g *gatewayProc) kill(t *testing.T) {
 	select {
 	case <-g.exited:
 	default:
-		g.cmd.Process.Kill()
+		g.killed = true
+		if g.traced {
+			killGroup(g.cmd.Process.Pid)
+		} else {
+			g.cmd.Process.Kill()
+		}
 		<-g.exited
 	}
 	if strings.Contains(g.log.String(), "DATA RACE") {
@@ -195,7 +322,12 @@ func (c *crashClient) run(t *testing.T, hc *http.Client, url string, ack func())
 	if c.byRef == nil {
 		c.byRef = map[string]*refState{}
 	}
-	for {
+	// A busy till's pace, not a flood: each kill still lands among
+	// commits (four tills and two terminals), and the database grows
+	// slowly enough for the soak's checks of all of it after each kill.
+	pace := time.NewTicker(tillPace)
+	defer pace.Stop()
+	for ; ; <-pace.C {
 		r, retry := c.pending, c.pending != nil
 		switch {
 		case retry:
@@ -265,7 +397,7 @@ func postTicket(hc *http.Client, url, key string, in gateway.TicketInput) (int, 
 // checkAfterCrash opens the dead gateway's database and checks it against
 // what the clients were told. It returns how many requests were in flight at
 // the kill and how many of those had landed.
-func checkAfterCrash(t *testing.T, data string, clients []*crashClient) (inFlight, landed int) {
+func checkAfterCrash(t *testing.T, data string, clients []*crashClient, payers []*crashPayer) (inFlight, landed int) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(data, dbFile), slog.New(slog.DiscardHandler), nil)
@@ -285,6 +417,7 @@ func checkAfterCrash(t *testing.T, data string, clients []*crashClient) (inFligh
 		last             gateway.Ticket
 	}
 	hist := map[string]*history{}
+	pays := &payLog{approvedByPayment: map[string]int{}, approvedByTicket: map[string]int{}}
 	var seq int64
 	for {
 		evs, err := st.EventsAfter(ctx, gateway.EventQuery{After: seq, Limit: 1000})
@@ -299,6 +432,10 @@ func checkAfterCrash(t *testing.T, data string, clients []*crashClient) (inFligh
 				t.Fatalf("event log: seq %d follows %d", e.Seq, seq)
 			}
 			seq = e.Seq
+			if !strings.HasPrefix(e.Type, "ticket.") || strings.HasPrefix(e.TicketRef, "P") {
+				pays.see(e) // the payers' tickets, their payments and the terminals
+				continue
+			}
 			var p struct {
 				Type   string         `json:"type"`
 				Ticket gateway.Ticket `json:"ticket"`
@@ -347,7 +484,15 @@ func checkAfterCrash(t *testing.T, data string, clients []*crashClient) (inFligh
 		}
 	}
 	seen := map[string]bool{}
+	payRefs := map[string]bool{}
 	for _, tk := range tickets {
+		if strings.HasPrefix(tk.Ref, "P") {
+			if payRefs[tk.Ref] {
+				t.Errorf("ref %s is stored more than once", tk.Ref)
+			}
+			payRefs[tk.Ref] = true
+			continue
+		}
 		if seen[tk.Ref] {
 			t.Errorf("ref %s is stored more than once", tk.Ref)
 			continue
@@ -403,6 +548,7 @@ func checkAfterCrash(t *testing.T, data string, clients []*crashClient) (inFligh
 			t.Errorf("events tell of ticket %s, which is not stored", id)
 		}
 	}
+	checkPayers(t, pays, payRefs, payers)
 	return inFlight, landed
 }
 

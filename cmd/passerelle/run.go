@@ -105,7 +105,9 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	payments := gateway.NewPayments(st, time.Now, 0)
 	printer := livePrinter{live}
 	terminals := gateway.NewTerminals(st, time.Now)
+	clock := gateway.NewClockWatch(time.Now)
 	hub := terminalws.New(terminalws.Config{
+		Clock:     clock,
 		Terminals: terminals,
 		Payments:  payments,
 		Sessions:  gateway.NewSessions(st, payments, scenarios.Current, printer, time.Now),
@@ -132,11 +134,14 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 	hub.Register(mux)
 	parts := newParts()
 	parts.check("terminals", hub.Health)
-	api := tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI, Compacted: st.CompactedThrough,
+	parts.check("store", st.WriteHealth)
+	api := tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log, Abort: hub.Abort, OpenAPI: docs.OpenAPI, Compacted: st.CompactedThrough, Clock: clock,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: version, Store: "ok", Upstream: gateway.UpstreamDisabled}
 			if err := st.Ping(ctx); err != nil {
 				h.Status, h.Store = "degraded", "error"
+			} else if st.WriteHealth() != nil {
+				h.Status, h.Store = "degraded", "full"
 			}
 			if down := parts.down(); len(down) > 0 {
 				h.Status, h.Down = "degraded", down
@@ -181,7 +186,8 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		Events: events, Store: st, Hub: hub, Scenarios: scenarios, Settings: live, Webhooks: hooks, Discovery: webDiscovery{discovery}, Sync: syncState, Upstream: syncState,
 		Capture:     captureView{captures, data},
 		PairingLink: func(code string) string { return link.link(code) },
-		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now}).Register(mux)
+		Fingerprint: fingerprint, DataDir: data, SetupCodeFile: codes.Path(), Version: version, Log: log, Now: time.Now,
+		Alerts: boxAlerts(st, clock)}).Register(mux)
 	srv, err := listener.Listen(ctx, cfg.Listen, cert, listener.HostCheck(hosts, mux), log)
 	if err != nil {
 		return err

@@ -361,6 +361,9 @@ func (c *conn) sendError(err error) {
 		c.sendMsg(errorMsg{Type: "error", Code: pe.code, Message: pe.msg})
 	case errors.As(err, &verr):
 		c.sendMsg(errorMsg{Type: "error", Code: codeInvalid, Message: verr.Error()})
+	case errors.Is(err, gateway.ErrStorageFull):
+		c.h.c.Log.Error("terminal message", "terminal", c.term.Name, "err", err)
+		c.sendMsg(errorMsg{Type: "error", Code: codeStorageFull, Message: "MÉMOIRE PLEINE : rien n'est enregistré, prévenez le responsable"})
 	default:
 		c.h.c.Log.Error("terminal message", "terminal", c.term.Name, "err", err)
 		c.sendMsg(errorMsg{Type: "error", Code: codeInternal, Message: "the gateway could not handle that message; nothing changed"})

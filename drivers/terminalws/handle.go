@@ -200,6 +200,7 @@ func (c *conn) result(ctx context.Context, v *resultMsg) error {
 		return err
 	}
 	changes := r.Normalize()
+	live := c.sess.Paying() == r.PaymentID
 	p, recorded, err := c.h.c.Payments.Record(ctx, c.term.ID, r)
 	var verr *gateway.ValidationError
 	switch {
@@ -207,8 +208,21 @@ func (c *conn) result(ctx context.Context, v *resultMsg) error {
 		return bad(codeInvalid, "%s", verr.Error())
 	case errors.Is(err, gateway.ErrNotFound):
 		return bad(codeUnknownPay, "no payment %q for this terminal", v.PaymentID)
+	case errors.Is(err, gateway.ErrStorageFull):
+		// The terminal sends an unacknowledged result again when it
+		// connects again: closing makes it retry, at its own pace, until
+		// the disk has room.
+		c.sendError(err)
+		c.close("disk full: result not recorded")
+		return nil
 	case err != nil:
 		return err
+	}
+	if recorded && live {
+		// The result of the pay screen shown on this connection, sent as
+		// the card step ends: its at is the terminal's clock now. One
+		// resent after a restart is older, and says nothing of it.
+		c.h.c.Clock.Observe("terminal "+c.term.Name, r.At)
 	}
 	if recorded { // a copy of a result already stored was logged the first time
 		for _, w := range changes { // never the text: it may hold a card number

@@ -107,6 +107,8 @@ type envOptions struct {
 	events      func(terminalws.EventSource) terminalws.EventSource
 	eventRetry  time.Duration
 	eventOutage time.Duration
+	// clock, if set, hears the time of the terminals' results.
+	clock *gateway.ClockWatch
 }
 
 // Fixed times of the golden receipts: the payment is completed at 19:45:02
@@ -169,6 +171,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 		hc.RateLimit, hc.RateBurst = 1e6, 1e6
 	}
 	hc.ExpireInterval = opt.expireEvery
+	hc.Clock = opt.clock
 	hc.EventRetry, hc.EventOutage = opt.eventRetry, opt.eventOutage
 	if opt.events != nil {
 		hc.Events = opt.events(events)

@@ -52,6 +52,9 @@ type Config struct {
 	Sessions  *gateway.Sessions
 	Events    EventSource
 	Log       *slog.Logger
+	// Clock, optional, hears the time of fresh payment results: the admin
+	// page warns when the box's clock is off from the terminals'.
+	Clock *gateway.ClockWatch
 	// PingInterval and ReadTimeout, if set, replace the defaults (tests).
 	PingInterval time.Duration
 	ReadTimeout  time.Duration

@@ -107,6 +107,7 @@ const (
 	codeBusy         = "busy"
 	codeRateLimited  = "rate_limited"
 	codeInternal     = "internal"
+	codeStorageFull  = "storage_full" // the gateway's disk is full: nothing recorded
 )
 
 // protoError is a bad message: sent back as an error, changing nothing.

@@ -44,6 +44,9 @@ type envOptions struct {
 	// each reading.
 	now func() time.Time
 
+	// clock, if set, hears the tills' Date headers.
+	clock *gateway.ClockWatch
+
 	// rules are the shop's settings, read at every write as a reload
 	// would change them; the default configuration's when nil.
 	rules func() gateway.Rules
@@ -137,7 +140,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 
 	mux := http.NewServeMux()
 	tillapi.New(tillapi.Config{Tickets: tickets, Tills: tills, Events: events, Log: log,
-		Heartbeat: opt.heartbeat, OpenAPI: docs.OpenAPI, Compacted: opt.compacted,
+		Heartbeat: opt.heartbeat, OpenAPI: docs.OpenAPI, Compacted: opt.compacted, Clock: opt.clock,
 		Health: func(ctx context.Context) tillapi.Health {
 			h := tillapi.Health{Status: "ok", Version: "test", Store: "ok", Upstream: "disabled"}
 			if err := st.Ping(ctx); err != nil {

@@ -46,6 +46,12 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		p = problem(http.StatusNotFound, "not-found", "Not found", "no such ticket")
 	case errors.Is(err, gateway.ErrUnauthorized):
 		p = problem(http.StatusUnauthorized, "unauthorized", "Unauthorized", "a valid till key is required: Authorization: Bearer <key>")
+	case errors.Is(err, gateway.ErrStorageFull):
+		// 507 rather than 503: the till's retry will not succeed by itself,
+		// someone must free space; Retry-After paces the till meanwhile.
+		p = problem(http.StatusInsufficientStorage, "storage-full", "Storage full",
+			"the gateway's disk is full: nothing was recorded; send the same request again once space is freed (the manager sees it on the admin page)")
+		w.Header().Set("Retry-After", "60")
 	default:
 		log.Error("request failed", "err", err)
 		p = problem(http.StatusInternalServerError, "internal", "Internal error", "the gateway could not complete the request; nothing was changed")

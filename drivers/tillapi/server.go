@@ -30,6 +30,7 @@ type Server struct {
 	// refusals bounds the log lines of refused keys: someone trying keys
 	// must not fill the disk.
 	refusals *gateway.LogLimiter
+	clock    *gateway.ClockWatch
 }
 
 // AbortFunc asks the terminal running a payment to stop it, and reports
@@ -65,6 +66,9 @@ type Config struct {
 	// Compacted is the event log's compaction horizon (optional): a
 	// stream may not resume before it (docs/operations.md, Retention).
 	Compacted func() int64
+	// Clock, optional, hears the Date header of the tills' requests: the
+	// admin page warns when the box's clock is off from theirs.
+	Clock *gateway.ClockWatch
 }
 
 // New returns the till API server.
@@ -74,7 +78,7 @@ func New(c Config) *Server {
 		hb = 15 * time.Second
 	}
 	return &Server{tickets: c.Tickets, tills: c.Tills, events: c.Events, health: c.Health, abort: c.Abort, log: c.Log, heartbeat: hb, openAPI: c.OpenAPI, compacted: c.Compacted,
-		refusals: gateway.NewLogLimiter(10, time.Minute)}
+		refusals: gateway.NewLogLimiter(10, time.Minute), clock: c.Clock}
 }
 
 // Register adds the API's routes to mux: everything under /api/, and
@@ -146,6 +150,9 @@ func (s *Server) auth(h tillHandler) http.Handler {
 		if err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		if d, err := http.ParseTime(r.Header.Get("Date")); err == nil {
+			s.clock.Observe("till "+till.Name, d)
 		}
 		if err := h(w, r, till); err != nil {
 			s.fail(w, r, err)

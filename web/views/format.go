@@ -150,3 +150,13 @@ func OrDash(s string) string {
 	}
 	return s
 }
+
+// clockOffset shows a clock's offset signed, to the second: "+1h0m0s" when
+// the other clock is ahead of the box's.
+func clockOffset(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign = "−"
+	}
+	return sign + d.Abs().Round(time.Second).String()
+}

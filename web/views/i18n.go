@@ -186,6 +186,8 @@ var messages = map[string][2]string{
 	"dash.more_tickets":      {"Voir tous les tickets ouverts", "See every open ticket"},
 	"dash.no_terminals":      {"Aucun terminal appairé.", "No paired terminal."},
 	"dash.pair":              {"Appairer un terminal", "Pair a terminal"},
+	"dash.disk_full":         {"Le disque du boîtier est plein : rien n'est enregistré, ni ticket ni paiement. Libérez de la place dans le dossier de données ; tout repart seul ensuite.", "The box's disk is full: nothing is recorded, neither tickets nor payments. Free space in the data directory; everything resumes by itself."},
+	"dash.clock_off":         {"L'horloge du boîtier semble fausse : elle diffère de %s de celle de %s. Vérifiez la date et l'heure du boîtier (NTP) : les paiements sont classés au jour qu'elle donne.", "The box's clock looks wrong: it differs by %s from the clock of %s. Check the box's date and time (NTP): payments are filed under the day it gives."},
 	"dash.scenarios_refused": {"Le fichier des scénarios sur le disque est refusé : les derniers scénarios valides restent en service.", "The scenarios file on disk is refused: the last valid scenarios stay in service."},
 	"sync.off":               {"Non configurée", "Not set up"},
 	"sync.off_hint":          {"Tout fonctionne sans internet.", "Everything works without internet."},

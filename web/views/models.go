@@ -57,6 +57,18 @@ type Dashboard struct {
 	Online        int
 	Sync          Sync
 	ScenarioError string // why the scenarios file on disk is refused, if it is
+	Alerts        Alerts
+}
+
+// Alerts are what is wrong with the box itself: the dashboard warns of them.
+type Alerts struct {
+	// DiskFull says since when nothing is recorded: the disk is full.
+	DiskFull string
+	// ClockOff is how far this box's clock is from what a till or a
+	// terminal sent (theirs minus ours), and ClockSource which one; zero
+	// while they agree.
+	ClockOff    time.Duration
+	ClockSource string
 }
 
 // Sync is the state of upstream sync.
