@@ -89,6 +89,7 @@ type env struct {
 	payClock  *clock // the payments' clock: tests move it past deadlines
 	logs      *syncBuffer
 
+	stopHub func()        // ends the hub's Run, as the gateway's stop does
 	hubDone chan struct{} // closed when the hub's Run has returned
 	hubErr  error         // what it returned, once hubDone is closed
 }
@@ -188,7 +189,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	})
 	hctx, stop := context.WithCancel(ctx)
 	e := &env{t: t, srv: srv, st: st, tickets: tickets, terminals: terminals, payments: payments, hub: hub,
-		termClock: termClock, payClock: payClock, logs: logs, hubDone: make(chan struct{})}
+		termClock: termClock, payClock: payClock, logs: logs, stopHub: stop, hubDone: make(chan struct{})}
 	go func() {
 		defer close(e.hubDone)
 		e.hubErr = hub.Run(hctx)

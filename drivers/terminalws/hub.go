@@ -78,6 +78,7 @@ type Hub struct {
 	mu       sync.Mutex
 	conns    map[string]*conn // by terminal ID
 	welcomes atomic.Uint64    // numbers the welcomes sent, in order
+	stopped  bool             // Run has returned or is returning: no new connection
 	menus    menuCache
 	deltas   deltaCache
 	wg       sync.WaitGroup
@@ -169,7 +170,17 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(h, ws, remoteAddr(r))
 	c.v11 = ws.Subprotocol() == SubprotocolV11
+	// Taken under the lock that Run's stop takes before it waits: no
+	// connection joins the wait group while Run waits on it, and none is
+	// served once the hub has stopped.
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		ws.Close()
+		return
+	}
 	h.wg.Add(1)
+	h.mu.Unlock()
 	go func() {
 		defer h.wg.Done()
 		c.run(h.ctx)
@@ -314,6 +325,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	<-expired
 	h.cancel()
 	h.mu.Lock()
+	h.stopped = true
 	for _, c := range h.conns {
 		c.close("gateway shutting down")
 	}
