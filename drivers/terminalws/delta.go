@@ -1,9 +1,7 @@
 package terminalws
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -203,41 +201,18 @@ func diff(a, b []gateway.MenuItem) (listDelta, bool) {
 }
 
 // writeVersioned writes a menu whole, with its version: the v1 menu's JSON
-// with "version" added.
+// with "version" added first, so that the items stay last, where a fleet's
+// decoder recognises a menu it has seen (terminalsim.MenuCache).
 func (c *menuCache) writeVersioned(ws *websocket.Conn, sc gateway.Screen, version int64) error {
-	var buf bytes.Buffer
-	if len(sc.Items) > 0 {
-		items, err := c.encode(sc.Items)
-		if err != nil {
-			return err
-		}
-		sc.Items = nil
-		head, err := json.Marshal(sc)
-		if err != nil {
-			return err
-		}
-		i := bytes.Index(head, emptyItems)
-		if i < 0 {
-			return fmt.Errorf("terminalws: a menu's JSON without its items")
-		}
-		buf.Write(head[:i])
-		buf.WriteString(`"items":`)
-		buf.Write(items)
-		buf.Write(head[i+len(emptyItems):])
-	} else {
-		head, err := json.Marshal(sc)
-		if err != nil {
-			return err
-		}
-		buf.Write(head)
+	parts, err := c.menuParts(sc)
+	if err != nil {
+		return err
 	}
-	// "version" goes first: the items stay last, where a fleet's decoder
-	// recognises a menu it has seen (terminalsim.MenuCache).
-	b := buf.Bytes()
-	out := make([]byte, 0, len(b)+24)
-	out = append(out, `{"version":`...)
-	out = strconv.AppendInt(out, version, 10)
+	out := append([]byte(`{"version":`), strconv.AppendInt(nil, version, 10)...)
 	out = append(out, ',')
-	out = append(out, b[1:]...)
+	out = append(out, parts[0][1:]...)
+	for _, b := range parts[1:] {
+		out = append(out, b...)
+	}
 	return ws.WriteMessage(websocket.TextMessage, out)
 }

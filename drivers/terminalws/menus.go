@@ -50,35 +50,49 @@ func (c *menuCache) encode(items []gateway.MenuItem) ([]byte, error) {
 	return b, nil
 }
 
-// writeMenu writes a menu screen with items: the screen's JSON, its items
-// from the cache.
+// writeMenu writes a menu screen: its JSON, the items from the cache.
 func (c *menuCache) writeMenu(ws *websocket.Conn, sc gateway.Screen) error {
-	items, err := c.encode(sc.Items)
+	parts, err := c.menuParts(sc)
 	if err != nil {
 		return err
-	}
-	sc.Items = nil
-	head, err := json.Marshal(sc)
-	if err != nil {
-		return err
-	}
-	// A menu without items is written "items":[]. Those bytes can only be
-	// that name and its value: in a JSON string a quote is escaped.
-	i := bytes.Index(head, emptyItems)
-	if i < 0 {
-		return errors.New("terminalws: a menu's JSON without its items")
 	}
 	w, err := ws.NextWriter(websocket.TextMessage)
 	if err != nil {
 		return err
 	}
-	for _, b := range [][]byte{head[:i], []byte(`"items":`), items, head[i+len(emptyItems):]} {
+	for _, b := range parts {
 		if _, err := w.Write(b); err != nil {
 			w.Close()
 			return err
 		}
 	}
 	return w.Close()
+}
+
+// menuParts is a menu screen's JSON in pieces, in order: the screen's own
+// fields around its items, which come encoded once from the cache for
+// every terminal showing them.
+func (c *menuCache) menuParts(sc gateway.Screen) ([][]byte, error) {
+	if len(sc.Items) == 0 {
+		head, err := json.Marshal(sc)
+		return [][]byte{head}, err
+	}
+	items, err := c.encode(sc.Items)
+	if err != nil {
+		return nil, err
+	}
+	sc.Items = nil
+	head, err := json.Marshal(sc)
+	if err != nil {
+		return nil, err
+	}
+	// A menu without items is written "items":[]. Those bytes can only be
+	// that name and its value: in a JSON string a quote is escaped.
+	i := bytes.Index(head, emptyItems)
+	if i < 0 {
+		return nil, errors.New("terminalws: a menu's JSON without its items")
+	}
+	return [][]byte{head[:i], []byte(`"items":`), items, head[i+len(emptyItems):]}, nil
 }
 
 var emptyItems = []byte(`"items":[]`)
