@@ -253,16 +253,8 @@ func migrateSQLite(ctx context.Context, db *sql.DB) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 		return fmt.Errorf("hub: read schema version: %w", err)
 	}
-	if current > len(ms) {
-		return fmt.Errorf("hub: the database has schema version %d but this passerelle knows only up to %d: use a newer passerelle", current, len(ms))
-	}
-	if current == len(ms) {
-		return nil
-	}
-	for _, m := range ms[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("hub: migration %s: %w", m.name, err)
-		}
+	if done, err := applyMigrations(ctx, tx, ms, current); done || err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(ms))); err != nil {
 		return fmt.Errorf("hub: record schema version: %w", err)
@@ -271,4 +263,19 @@ func migrateSQLite(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("hub: migrate: %w", err)
 	}
 	return nil
+}
+
+// applyMigrations runs in tx the migrations of ms after version current,
+// for either engine; each records the new version its own way. done says
+// there was nothing to run. A database newer than ms is refused.
+func applyMigrations(ctx context.Context, tx *sql.Tx, ms []migration, current int) (done bool, err error) {
+	if current > len(ms) {
+		return false, fmt.Errorf("hub: the database has schema version %d but this passerelle knows only up to %d: use a newer passerelle", current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return false, fmt.Errorf("hub: migration %s: %w", m.name, err)
+		}
+	}
+	return current == len(ms), nil
 }

@@ -61,16 +61,8 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 	} else if err != nil {
 		return fmt.Errorf("hub: read schema version: %w", err)
 	}
-	if current > len(ms) {
-		return fmt.Errorf("hub: the database has schema version %d but this passerelle knows only up to %d: use a newer passerelle", current, len(ms))
-	}
-	if current == len(ms) {
-		return nil
-	}
-	for _, m := range ms[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("hub: migration %s: %w", m.name, err)
-		}
+	if done, err := applyMigrations(ctx, tx, ms, current); done || err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE hub_schema SET version = $1", len(ms)); err != nil {
 		return fmt.Errorf("hub: record schema version: %w", err)
