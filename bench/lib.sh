@@ -41,7 +41,9 @@ bench_track() { bench_pids+=("$1"); }
 # DATA.log.
 start_gateway() {
 	local data=$1 log="$1.log"
-	timeout 3600 "$bin" run --data "$data" --listen 127.0.0.1:0 --no-tls 2>"$log" &
+	# GATEWAY_ARGS: more flags for `passerelle run` (--coalesce).
+	# shellcheck disable=SC2086
+	timeout 3600 "$bin" run --data "$data" --listen 127.0.0.1:0 --no-tls ${GATEWAY_ARGS:-} 2>"$log" &
 	gw_pid=$!
 	bench_track "$gw_pid"
 	url=""

@@ -26,10 +26,15 @@ const (
 // screen's ID. A field a kind does not use is left out of its JSON; a
 // field it uses is always there, even empty or zero (see MarshalJSON).
 type Screen struct {
-	Type     string     `json:"type"`
-	ScreenID string     `json:"screen_id"`
-	Kind     string     `json:"kind"`
-	Title    string     `json:"title"`
+	Type     string `json:"type"`
+	ScreenID string `json:"screen_id"`
+	Kind     string `json:"kind"`
+	Title    string `json:"title"`
+	// Page and More page a menu for a terminal that shows a few rows
+	// (protocol v1.1): the page shown, from 1, and whether a page follows.
+	// They come before the items, which a menu's JSON ends with.
+	Page     int        `json:"page,omitempty"`
+	More     bool       `json:"more,omitempty"`
 	Items    []MenuItem `json:"items,omitempty"`
 	Input    string     `json:"input,omitempty"`
 	Min      int        `json:"min,omitempty"`

@@ -74,6 +74,10 @@ func NewSessions(store Store, payments *Payments, scenarios func() ScenarioSet, 
 const (
 	MaxMenuTickets = 50
 	MaxSplitParts  = 20
+	// MaxMenuReach is how far into a list pages go: a page that starts
+	// past it is refused, so that no terminal has the gateway read more
+	// than this many tickets for one page.
+	MaxMenuReach = 500
 )
 
 // ErrBadAnswer is an answer the current screen does not take; the screen
@@ -126,6 +130,11 @@ type Session struct {
 	payment     *Payment // the payment this session started and waits for
 	printSeq    int
 	screenSeq   int
+
+	// pageSize is how many tickets a menu page holds (PageBy); 0: one
+	// page of up to MaxMenuTickets, unnumbered, as protocol v1 has it.
+	pageSize int
+	menuQ    TicketQuery // the menu shown, to turn its pages
 }
 
 // New returns a session for a connected terminal; send delivers messages to
@@ -137,6 +146,16 @@ func (s *Sessions) New(t Terminal, send func(Message)) *Session {
 // Renamed tells the session its terminal's new name: the next key pressed
 // looks up the terminal's keys by it, and the next payment records it.
 func (x *Session) Renamed(name string) { x.term.Name = name }
+
+// PageBy pages this terminal's menus for a display of rows rows: the
+// title takes one, a page of tickets the others. rows 0 (not told) keeps
+// one page of up to MaxMenuTickets.
+func (x *Session) PageBy(rows int) {
+	x.pageSize = min(max(rows-1, 1), MaxMenuTickets)
+	if rows <= 0 {
+		x.pageSize = 0
+	}
+}
 
 // Idle reports whether no scenario runs.
 func (x *Session) Idle() bool { return x.sc == nil }
@@ -178,7 +197,7 @@ func (x *Session) Start(ctx context.Context, key string) error {
 }
 
 func (x *Session) reset() {
-	*x = Session{s: x.s, term: x.term, send: x.send, screenSeq: x.screenSeq, printSeq: x.printSeq}
+	*x = Session{s: x.s, term: x.term, send: x.send, screenSeq: x.screenSeq, printSeq: x.printSeq, pageSize: x.pageSize}
 }
 
 // Cancel abandons the scenario from the screen shown.
@@ -281,17 +300,7 @@ func (x *Session) finish(title string, lines []string, timeout int) {
 }
 
 func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuery) error {
-	var items []MenuItem
-	var err error
-	if q.Table == "" && q.Ref == "" {
-		items, err = x.s.menu(ctx, q.Statuses, q.Server)
-	} else {
-		q.Brief = true
-		var ts []Ticket
-		if ts, err = x.s.store.Tickets(ctx, q); err == nil {
-			items = menuItems(ts)
-		}
-	}
+	items, page, more, err := x.menuPage(ctx, q, 1)
 	if err != nil {
 		return err
 	}
@@ -303,7 +312,63 @@ func (x *Session) showTicketMenu(ctx context.Context, title string, q TicketQuer
 		x.end("Aucun ticket", lines...)
 		return nil
 	}
-	x.show(Screen{Kind: ScreenMenu, Title: title, Items: items}, awaitPick)
+	x.menuQ = q
+	x.show(Screen{Kind: ScreenMenu, Title: title, Items: items, Page: page, More: more}, awaitPick)
+	return nil
+}
+
+// menuPage returns the items of page of q's menu, the page they are
+// (0 when menus are not paged) and whether a page follows. A page emptied
+// by changes (its tickets paid) gives the first page instead: the waiter
+// is brought back to where the list starts, rather than to nothing.
+func (x *Session) menuPage(ctx context.Context, q TicketQuery, page int) ([]MenuItem, int, bool, error) {
+	size := x.pageSize
+	if size == 0 {
+		items, err := x.menuItems(ctx, q, MaxMenuTickets)
+		return items, 0, false, err
+	}
+	for {
+		// One item past the page says whether another follows; the shared
+		// list is read from its start, so that terminals on one page share it.
+		items, err := x.menuItems(ctx, q, page*size+1)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		from := (page - 1) * size
+		if from >= len(items) && page > 1 {
+			page = 1
+			continue
+		}
+		from = min(from, len(items))
+		to := min(from+size, len(items))
+		return items[from:to:to], page, len(items) > to, nil
+	}
+}
+
+// menuItems returns up to limit items of q's menu: the shared list of a
+// pick_ticket step, or a lookup's tickets.
+func (x *Session) menuItems(ctx context.Context, q TicketQuery, limit int) ([]MenuItem, error) {
+	if q.Table == "" && q.Ref == "" {
+		return x.s.menu(ctx, q.Statuses, q.Server, limit)
+	}
+	q.Brief, q.Limit = true, limit
+	ts, err := x.s.store.Tickets(ctx, q)
+	return menuItems(ts), err
+}
+
+// Page shows page n of the menu shown, when the terminal pages.
+func (x *Session) Page(ctx context.Context, screenID string, n int) error {
+	if x.sc == nil || screenID != x.screen.ScreenID || x.await == awaitPayment {
+		return ErrNoScreen
+	}
+	if x.await != awaitPick || x.pageSize == 0 || n < 1 || (n-1)*x.pageSize >= MaxMenuReach {
+		return ErrBadAnswer
+	}
+	items, page, more, err := x.menuPage(ctx, x.menuQ, n)
+	if err != nil {
+		return err
+	}
+	x.show(Screen{Kind: ScreenMenu, Title: x.screen.Title, Items: items, Page: page, More: more}, awaitPick)
 	return nil
 }
 
@@ -326,14 +391,14 @@ func menuItems(ts []Ticket) []MenuItem {
 // refreshing at once one builds and the others wait for its result. A
 // change committed but not yet told is missed by either, and the
 // terminals showing the list are told of it next.
-func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server string) ([]MenuItem, error) {
-	q := TicketQuery{Statuses: statuses, Server: server, Limit: MaxMenuTickets, Brief: true}
+func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server string, limit int) ([]MenuItem, error) {
+	q := TicketQuery{Statuses: statuses, Server: server, Limit: limit, Brief: true}
 	seq := s.changed.Load()
 	if seq == 0 {
 		ts, err := s.store.Tickets(ctx, q)
 		return menuItems(ts), err
 	}
-	key := fmt.Sprint(statuses, server)
+	key := fmt.Sprint(statuses, server, limit)
 	s.listMu.Lock()
 	defer s.listMu.Unlock()
 	if m, ok := s.menus[key]; ok && m.through >= seq {
@@ -848,18 +913,17 @@ func (x *Session) TicketsChanged(ctx context.Context, ticketIDs []string) error 
 	case x.sc == nil:
 		return nil
 	case x.await == awaitPick && x.sc.Steps[x.step].Kind == StepPickTicket:
-		st := x.sc.Steps[x.step]
-		items, err := x.s.menu(ctx, statusesOr(st.Statuses), st.Server)
+		items, page, more, err := x.menuPage(ctx, x.menuQ, max(x.screen.Page, 1))
 		if err != nil {
 			return err
 		}
-		if slices.Equal(items, x.screen.Items) {
+		if slices.Equal(items, x.screen.Items) && page == x.screen.Page && more == x.screen.More {
 			// Most changes (a payment started, a ticket updated past the
-			// list's end) leave the list as shown: resending it would cost
+			// page's end) leave the list as shown: resending it would cost
 			// every terminal on the list a frame for nothing.
 			return nil
 		}
-		x.screen.Items = items
+		x.screen.Items, x.screen.Page, x.screen.More = items, page, more
 		x.send(x.screen)
 	case x.await == awaitChoice && x.ticket != nil && (ticketIDs == nil || slices.Contains(ticketIDs, x.ticket.ID)):
 		return x.showTicket(ctx, &x.sc.Steps[x.step])

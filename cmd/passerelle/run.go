@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -50,6 +51,7 @@ func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
 	data := dataFlag(fs)
 	listen := fs.String("listen", os.Getenv("PASSERELLE_LISTEN"), "listen address, default :8420 (env PASSERELLE_LISTEN)")
 	noTLS := fs.Bool("no-tls", false, "serve plain HTTP (tests, or behind a TLS proxy)")
+	coalesce := fs.Duration("coalesce", terminalws.Coalesce, "how long changes are gathered before terminals are told of them, as one frame each; 0 for none (docs/benchmarks.md)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -64,7 +66,14 @@ func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *noTLS {
 		cfg.TLS = false
 	}
-	return serve(ctx, *data, cfg, log)
+	return serve(ctx, *data, cfg, tuning{coalesce: cmp.Or(*coalesce, -1)}, log)
+}
+
+// tuning is what `run` can set that the shop's configuration does not
+// have: knobs to measure the gateway by (docs/benchmarks.md). The zero
+// value is the defaults, as the service runs.
+type tuning struct {
+	coalesce time.Duration // terminalws.Config.Coalesce
 }
 
 func loadConfig(data string) (gateway.Config, error) {
@@ -77,7 +86,7 @@ func loadConfig(data string) (gateway.Config, error) {
 	return gateway.LoadConfig(filepath.Join(data, gateway.ConfigFile))
 }
 
-func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logger) error {
+func serve(ctx context.Context, data string, cfg gateway.Config, tune tuning, log *slog.Logger) error {
 	abs, _ := filepath.Abs(data)
 	bus := gateway.NewEventBus(eventWindow)
 	st, err := store.Open(ctx, filepath.Join(data, dbFile), log, bus)
@@ -113,6 +122,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, log *slog.Logge
 		Sessions:  gateway.NewSessions(st, payments, scenarios.Current, printer, time.Now),
 		Events:    events,
 		Log:       log,
+		Coalesce:  tune.coalesce,
 	})
 	discovery := gateway.NewDiscovery(st, hub.Online, time.Now)
 	captures, err := newCaptures(cfg, data, tickets, log)

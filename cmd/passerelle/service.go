@@ -143,7 +143,7 @@ func runService(ctx context.Context, data string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return serve(ctx, data, gcfg, log)
+		return serve(ctx, data, gcfg, tuning{}, log)
 	}
 	if err := s.Run(); err != nil {
 		log.Error("passerelle failed", "err", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -65,6 +66,7 @@ func simTerminals(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fingerprint := fs.String("fingerprint", "", "pin the gateway's certificate by its SHA-256 (hex, as the gateway logs it)")
 	insecure := fs.Bool("insecure", false, "do not check the gateway's certificate")
 	v1Only := fs.Bool("v1", false, "speak terminal protocol passerelle.v1 only, as terminals before v1.1 (menus whole at every change)")
+	rows := fs.Int("rows", 8, "the display's rows, told in hello: on v1.1 menus come in pages of rows-1 tickets; 0 tells none (one page of up to 50)")
 	seed := fs.Uint64("seed", 0, "seed of the terminals' choices and the till's tickets; 0 = from the clock")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -131,7 +133,7 @@ func simTerminals(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	sent := &sentTimes{at: map[string]time.Time{}}
 	load := terminalsim.Load{
 		Options: terminalsim.Options{URL: u.String(), Fingerprint: *fingerprint, Insecure: *insecure,
-			Model: "passerelle-load", Log: log, V1Only: *v1Only},
+			Model: "passerelle-load", Log: log, V1Only: *v1Only, Rows: cmp.Or(*rows, -1)},
 		Codes: codes, DialConcurrency: *dialConc, Key: *key, Pick: *pick, Claim: *claim, Tables: *tables,
 		Think: *think, Seed: *seed, SentAt: sent.get,
 	}

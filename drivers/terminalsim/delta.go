@@ -69,6 +69,9 @@ func ApplyDelta(shown *Message, d Message) (Message, error) {
 	}
 	m := *shown
 	m.ScreenID, m.Version, m.Items = d.ScreenID, d.Version, items
+	if d.More != nil {
+		m.More = d.More
+	}
 	return m, nil
 }
 

@@ -40,19 +40,47 @@ func ids(its []gateway.MenuItem) []string {
 	return out
 }
 
+// pageSize is what a v1.1 terminal of the default 8 rows gets: a row for
+// the title, 7 tickets a page.
+const pageSize = 7
+
 // settle waits until the v1 terminal's list holds want, in that order, and
-// the v1.1 terminal's list, rebuilt from deltas, is the v1 terminal's,
-// labels included. The deadline only bounds a list that never comes right.
-func settle(t *testing.T, v1, v11 *terminalsim.Terminal, want []string, step string) {
+// the v1.1 terminal, rebuilt from deltas, shows page of it, labels
+// included, with "more" right. The deadline only bounds a list that never
+// comes right.
+func settle(t *testing.T, v1, v11 *terminalsim.Terminal, want []string, page int, step string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		a, b := items(v1), items(v11)
-		if a != nil && slices.Equal(ids(a), want) && slices.Equal(a, b) {
-			return
+		a, s := items(v1), v11.Screen()
+		var b []gateway.MenuItem
+		if s != nil && s.Kind == gateway.ScreenMenu {
+			b = s.Items
+		}
+		if a != nil && slices.Equal(ids(a), want) && s != nil && s.Page == page {
+			from, to := min((page-1)*pageSize, len(a)), min(page*pageSize, len(a))
+			more := s.More != nil && *s.More
+			if slices.Equal(a[from:to], b) && more == (len(a) > to) {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: v1 shows %v, v1.1 shows %v, want %v", step, a, b, want)
+			var got any = "no menu"
+			if s != nil {
+				got = fmt.Sprintf("page %d more %v %v", s.Page, s.More != nil && *s.More, b)
+			}
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+				m, err := v11.Next(ctx)
+				cancel()
+				if err != nil {
+					break
+				}
+				if m.Type == "error" {
+					t.Logf("v1.1 terminal got error %s: %s", m.Code, m.Text)
+				}
+			}
+			t.Fatalf("%s: v1 shows %v, v1.1 shows %v, want %v on page %d", step, a, got, want, page)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -83,9 +111,29 @@ func TestV11ListMatchesV1(t *testing.T) {
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 1))
 	in1, in11 := v1.BytesIn.Load(), v11.BytesIn.Load()
+	page := 1 // the page the v1.1 terminal shows
 	for i := range changes {
 		var step string
-		switch op := r.IntN(10); {
+		switch op := r.IntN(12); {
+		case op >= 10 && i > 0:
+			// The waiter turns to a page, at times one past the last,
+			// which brings the first.
+			n := 1 + r.IntN((len(open)+pageSize-1)/pageSize+1)
+			step = fmt.Sprintf("page %d", n)
+			shown := v11.Screen().ScreenID
+			if err := v11.Page(n); err != nil {
+				t.Fatal(err)
+			}
+			// The page comes as a new screen; until then the terminal
+			// still shows the old one, which may be that very page.
+			deadline := time.Now().Add(30 * time.Second)
+			for s := v11.Screen(); s == nil || s.ScreenID == shown; s = v11.Screen() {
+				if time.Now().After(deadline) {
+					t.Fatalf("change %d: page %d never came", i, n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			page = n
 		case i > 0 && i%500 == 0:
 			step = "reconnect"
 			for _, term := range []*terminalsim.Terminal{v1, v11} {
@@ -96,6 +144,7 @@ func TestV11ListMatchesV1(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			page = 1
 		case len(open) > 1 && (op < 2 || len(open) >= 40):
 			k := r.IntN(len(open))
 			step = "cancel " + open[k].Ref
@@ -124,12 +173,15 @@ func TestV11ListMatchesV1(t *testing.T) {
 		for j, tk := range open {
 			want[j] = tk.ID
 		}
-		settle(t, v1, v11, want, fmt.Sprintf("change %d (%s)", i, step))
+		if (page-1)*pageSize >= len(open) {
+			page = 1 // a page emptied, or past the end: the first
+		}
+		settle(t, v1, v11, want, page, fmt.Sprintf("change %d (%s)", i, step))
 	}
 	if n := v11.Snapshots.Load(); n != 0 {
 		t.Errorf("the v1.1 terminal asked %d snapshots with no frame lost", n)
 	}
-	if n := v11.Deltas.Load(); n < int32(changes/2) {
+	if n := v11.Deltas.Load(); n < int32(changes/4) {
 		t.Errorf("the v1.1 terminal applied %d deltas in %d changes", n, changes)
 	}
 	if n := v1.Deltas.Load(); n != 0 {
@@ -163,7 +215,7 @@ func TestDroppedDeltaHealed(t *testing.T) {
 	post("A")
 	v1 := onList(t, g, "V1", true)
 	v11 := onList(t, g, "V11", false)
-	settle(t, v1, v11, want, "first ticket")
+	settle(t, v1, v11, want, 1, "first ticket")
 
 	v11.DropDeltas.Store(1)
 	post("B")
@@ -180,7 +232,7 @@ func TestDroppedDeltaHealed(t *testing.T) {
 		t.Fatalf("after the lost delta the v1.1 terminal shows %v", got)
 	}
 	post("C")
-	settle(t, v1, v11, want, "after the gap")
+	settle(t, v1, v11, want, 1, "after the gap")
 	if n := v11.Snapshots.Load(); n != 1 {
 		t.Errorf("%d snapshots asked, want 1", n)
 	}
@@ -233,7 +285,7 @@ func TestV1AndV11PayOneTicket(t *testing.T) {
 			t.Fatal(err)
 		}
 		open = append(open, tk.ID)
-		settle(t, w1, w11, open, fmt.Sprintf("round %d: posted", round))
+		settle(t, w1, w11, open, 1, fmt.Sprintf("round %d: posted", round))
 		for _, r := range racers {
 			if err := r.Start("F1"); err != nil {
 				t.Fatal(err)
@@ -286,10 +338,108 @@ func TestV1AndV11PayOneTicket(t *testing.T) {
 		card(t, winner, terminalsim.Approve)
 		expect(t, winner, "done")
 		open = slices.DeleteFunc(open, func(id string) bool { return id == tk.ID })
-		settle(t, w1, w11, open, fmt.Sprintf("round %d: paid", round))
+		settle(t, w1, w11, open, 1, fmt.Sprintf("round %d: paid", round))
 	}
 	t.Logf("wins: %v; the v1.1 watcher applied %d deltas", wins, w11.Deltas.Load())
 	if w11.Deltas.Load() == 0 {
 		t.Error("the v1.1 watcher applied no delta")
+	}
+}
+
+// TestPagesByDisplayRows: a v1.1 terminal of 4 rows gets menus in pages of
+// 3 tickets, turns them, and is told of a change only when it touches the
+// page it shows; one that tells no rows, and any v1 terminal, get one page
+// of up to 50 and cannot turn pages.
+func TestPagesByDisplayRows(t *testing.T) {
+	g := newGateway(t, nil)
+	ctx := context.Background()
+	var posted []gateway.Ticket
+	for i := range 8 {
+		tk, _, err := g.tickets.Submit(ctx, g.till, note(fmt.Sprintf("P%d", i), 1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		posted = append(posted, tk)
+	}
+	want := func(m terminalsim.Message, page int, more bool, tks ...gateway.Ticket) {
+		t.Helper()
+		var wantIDs []string
+		for _, tk := range tks {
+			wantIDs = append(wantIDs, tk.ID)
+		}
+		if m.Page != page || (m.More != nil && *m.More) != more || !slices.Equal(ids(m.Items), wantIDs) {
+			t.Fatalf("menu page %d more %v %v, want page %d more %v %v", m.Page, m.More != nil && *m.More, ids(m.Items), page, more, wantIDs)
+		}
+	}
+	term := dial(t, terminalsim.Options{URL: g.url, Code: g.code(), Serial: "ROWS4", Rows: 4})
+	if err := term.Start("F1"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := expect(t, term, "screen")
+	want(m, 1, true, posted[0:3]...)
+
+	// A ticket posted past the page changes nothing shown: no frame.
+	deltas, in := term.Deltas.Load(), term.BytesIn.Load()
+	late, _, err := g.tickets.Submit(ctx, g.till, note("LATE", 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted = append(posted, late)
+	// One paid on the page does: a delta, the next ticket moved up.
+	if _, err := g.tickets.Cancel(ctx, g.till, posted[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = expect(t, term, "screen")
+	want(m, 1, true, posted[0], posted[2], posted[3])
+	if n := term.Deltas.Load() - deltas; n != 1 {
+		t.Errorf("%d deltas for one change on the page", n)
+	}
+	t.Logf("bytes for the change on the page: %d", term.BytesIn.Load()-in)
+	posted = slices.Delete(posted, 1, 2) // 8 open: P0 P2 … P7 LATE
+
+	if err := term.Page(3); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = expect(t, term, "screen")
+	want(m, 3, false, posted[6:8]...)
+	if err := term.Page(4); err != nil { // past the end: the first
+		t.Fatal(err)
+	}
+	m, _ = expect(t, term, "screen")
+	want(m, 1, true, posted[0:3]...)
+	for _, n := range []int{0, -1, 168} { // 168: starts past the 500th ticket
+		if err := term.Page(n); err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := expect(t, term, "error"); m.Code != "bad_answer" {
+			t.Errorf("page %d: error %s", n, m.Code)
+		}
+	}
+
+	// No rows told: one page of everything, no page to turn.
+	whole := dial(t, terminalsim.Options{URL: g.url, Code: g.code(), Serial: "NOROWS", Rows: -1})
+	if err := whole.Start("F1"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = expect(t, whole, "screen")
+	want(m, 0, false, posted...)
+	if err := whole.Page(1); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := expect(t, whole, "error"); m.Code != "bad_answer" {
+		t.Errorf("page without rows: error %s", m.Code)
+	}
+	// v1: no pages, and no such message.
+	v1 := dial(t, terminalsim.Options{URL: g.url, Code: g.code(), Serial: "V1ROWS", V1Only: true, Rows: 4})
+	if err := v1.Start("F1"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = expect(t, v1, "screen")
+	want(m, 0, false, posted...)
+	if err := v1.Page(2); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := expect(t, v1, "error"); m.Code != "unknown_type" {
+		t.Errorf("page on v1: error %s", m.Code)
 	}
 }

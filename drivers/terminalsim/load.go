@@ -216,6 +216,11 @@ type LoadReport struct {
 	// gateway.MaxMenuTickets open tickets), which List leaves out: on them
 	// a ticket appears when an older one is paid, not when it is posted.
 	FullLists int
+	// BytesIn is what the terminals received, every message included;
+	// Refreshes counts the lists refreshed while shown (a list_delta, or a
+	// menu sent again whole).
+	BytesIn   int64
+	Refreshes int
 }
 
 // PaymentRate is acknowledged payments per second.
@@ -244,6 +249,10 @@ func (r LoadReport) WriteTo(w io.Writer) (int64, error) {
 			r.FullLists, gateway.MaxMenuTickets)
 	}
 	fmt.Fprintf(&b, "ack        %d results, result→ack %s\n", r.Ack.N, r.Ack)
+	if r.Refreshes > 0 {
+		fmt.Fprintf(&b, "bytes      %d received by the terminals, %d lists refreshed: %d bytes a refresh, everything else included\n",
+			r.BytesIn, r.Refreshes, r.BytesIn/int64(r.Refreshes))
+	}
 	writeCounts(&b, "messages", r.Messages)
 	writeCounts(&b, "errors", r.Errors)
 	n, err := io.WriteString(w, b.String())
@@ -270,6 +279,7 @@ type loadStats struct {
 	payments    int
 	disconnects int
 	fullLists   int
+	refreshes   int
 	messages    map[string]int
 	errors      map[string]int
 }
@@ -285,6 +295,10 @@ func (s *loadStats) count(m map[string]int, k string) {
 // is done the terminals stop at once.
 func (f *Fleet) Run(ctx context.Context, d time.Duration) LoadReport {
 	st := &loadStats{messages: map[string]int{}, errors: map[string]int{}}
+	var in0 int64
+	for _, t := range f.terms {
+		in0 += t.BytesIn.Load()
+	}
 	start := time.Now()
 	stop := start.Add(d)
 	if f.l.Key == "" {
@@ -321,12 +335,14 @@ func (f *Fleet) Run(ctx context.Context, d time.Duration) LoadReport {
 	}
 	rep := LoadReport{Idle: f.l.Key == "", Terminals: len(f.terms), Connect: f.connect, Elapsed: time.Since(start),
 		Disconnects: st.disconnects, Scenarios: st.scenarios, Payments: st.payments, FullLists: st.fullLists,
-		Messages: st.messages, Errors: st.errors, List: st.list.Summary(), Ack: st.ack.Summary()}
+		Messages: st.messages, Errors: st.errors, List: st.list.Summary(), Ack: st.ack.Summary(), Refreshes: st.refreshes}
 	for _, t := range f.terms {
 		if t.Connected() {
 			rep.Connected++
 		}
+		rep.BytesIn += t.BytesIn.Load()
 	}
+	rep.BytesIn -= in0
 	return rep
 }
 
@@ -427,6 +443,14 @@ func (w *worker) scenario(ctx context.Context) {
 						w.lost(ctx)
 						return
 					}
+				} else if cur.Kind == gateway.ScreenMenu && cur.More != nil && *cur.More {
+					// Nothing to take on this page: the next one, which
+					// comes as a new menu.
+					pending = false
+					if err := w.t.Page(cur.Page + 1); err != nil {
+						w.lost(ctx)
+						return
+					}
 				} else if cur.Kind == gateway.ScreenMenu {
 					// Nothing to take: wait for the list to change.
 					answerAt, waiting = now.Add(w.l.StepTimeout), true
@@ -448,7 +472,10 @@ func (w *worker) scenario(ctx context.Context) {
 			if m.Kind == gateway.ScreenMenu {
 				refs := menuRefSet(m.Items)
 				if m.ScreenID == menuID {
-					w.measureList(refs, menuRefs, len(m.Items), now)
+					w.st.mu.Lock()
+					w.st.refreshes++
+					w.st.mu.Unlock()
+					w.measureList(refs, menuRefs, fullPage(m), now)
 				}
 				menuID, menuRefs = m.ScreenID, refs
 			}
@@ -558,14 +585,14 @@ func (w *worker) answer(s *Message) (string, bool) {
 }
 
 // measureList times the tickets a refresh of the menu shown brought. A
-// full list (the gateway shows the oldest MaxMenuTickets) takes a new
-// ticket only when an older one leaves it: that measures the backlog, not
-// the refresh, and is counted apart.
-func (w *worker) measureList(refs, before map[string]bool, n int, now time.Time) {
+// full list (the gateway shows the oldest MaxMenuTickets, or a page with
+// more after it) takes a new ticket only when an older one leaves it: that
+// measures the backlog, not the refresh, and is counted apart.
+func (w *worker) measureList(refs, before map[string]bool, full bool, now time.Time) {
 	if w.l.SentAt == nil {
 		return
 	}
-	if n >= gateway.MaxMenuTickets {
+	if full {
 		w.st.mu.Lock()
 		w.st.fullLists++
 		w.st.mu.Unlock()
@@ -579,6 +606,16 @@ func (w *worker) measureList(refs, before map[string]bool, n int, now time.Time)
 			w.st.list.Add(now.Sub(at))
 		}
 	}
+}
+
+// fullPage reports whether menu m was full before its refresh could add a
+// ticket: a page that another follows, or an unpaged list of
+// MaxMenuTickets.
+func fullPage(m Message) bool {
+	if m.Page > 0 {
+		return m.More != nil && *m.More
+	}
+	return len(m.Items) >= gateway.MaxMenuTickets
 }
 
 // lost counts a lost connection and connects again.

@@ -1,6 +1,7 @@
 package terminalsim
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -109,7 +110,11 @@ type Options struct {
 	Menus *MenuCache
 	// V1Only offers passerelle.v1 alone, as a terminal of before v1.1.
 	V1Only bool
-	Log    *slog.Logger
+	// Rows is the display's rows, told in hello: on v1.1 the gateway
+	// pages menus to fit (a row for the title). Default 8; negative
+	// tells none, and menus come in one page of up to 50.
+	Rows int
+	Log  *slog.Logger
 }
 
 // Message is one message from the gateway; the fields its type uses are
@@ -132,7 +137,11 @@ type Message struct {
 	Due      *int64             `json:"due,omitempty"`
 	Choices  []gateway.MenuItem `json:"choices,omitempty"`
 	TimeoutS int                `json:"timeout_s,omitempty"`
-	// v1.1: a menu's version; a list_delta's versions and changes.
+	// v1.1: a menu's version, page and whether a page follows (More is
+	// nil in a list_delta that leaves it as it was); a list_delta's
+	// versions and changes.
+	Page    int                `json:"page,omitempty"`
+	More    *bool              `json:"more,omitempty"`
 	Version int64              `json:"version,omitempty"`
 	From    int64              `json:"from,omitempty"`
 	Removed []string           `json:"removed,omitempty"`
@@ -324,6 +333,7 @@ type refMsg struct {
 	PaymentID string  `json:"payment_id,omitempty"`
 	Status    string  `json:"status,omitempty"`
 	JobID     string  `json:"job_id,omitempty"`
+	Page      int     `json:"page,omitempty"`
 }
 
 // dial opens one connection to base and says hello with token or code.
@@ -373,7 +383,7 @@ func (t *Terminal) dial(ctx context.Context, base, token, code string) error {
 	serial := t.st.Serial
 	t.mu.Unlock()
 	hello := helloMsg{Type: "hello", Serial: serial, Model: t.opts.Model, AppVersion: t.opts.AppVersion,
-		PairingCode: code, Token: token, Display: size{Cols: 16, Rows: 8}, Printer: size{Cols: t.opts.PrinterCols},
+		PairingCode: code, Token: token, Display: size{Cols: 16, Rows: max(cmp.Or(t.opts.Rows, 8), 0)}, Printer: size{Cols: t.opts.PrinterCols},
 		Keys: t.opts.Keys}
 	ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if err := ws.WriteJSON(hello); err != nil {
@@ -694,6 +704,15 @@ func (t *Terminal) Answer(value string) error {
 // AnswerScreen answers screen id.
 func (t *Terminal) AnswerScreen(id, value string) error {
 	return t.send(refMsg{Type: "answer", ScreenID: id, Value: &value})
+}
+
+// Page asks for page n of the menu shown (v1.1): it comes as a new menu.
+func (t *Terminal) Page(n int) error {
+	s := t.Screen()
+	if s == nil {
+		return ErrNoScreen
+	}
+	return t.send(refMsg{Type: "page", ScreenID: s.ScreenID, Page: n})
 }
 
 // Cancel leaves the scenario from the screen shown; the terminal is idle.

@@ -118,6 +118,9 @@ func (c *conn) run(ctx context.Context) {
 	}
 	defer c.h.leave(c)
 	c.sess = c.h.c.Sessions.New(c.term, func(m gateway.Message) { c.sendMsg(m) })
+	if c.v11 {
+		c.sess.PageBy(c.term.DisplayRows)
+	}
 	// A rename committed since hello read the terminal, but told before
 	// join, would be missed: read the name again, now that any later
 	// rename reaches this connection.

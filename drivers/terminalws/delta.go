@@ -25,6 +25,7 @@ type listDelta struct {
 	ScreenID string             `json:"screen_id"`
 	From     int64              `json:"from"`
 	Version  int64              `json:"version"`
+	More     *bool              `json:"more,omitempty"`
 	Removed  []string           `json:"removed,omitempty"`
 	Changed  []gateway.MenuItem `json:"changed,omitempty"`
 	Added    []addedItem        `json:"added,omitempty"`
@@ -41,6 +42,13 @@ type addedItem struct {
 type snapshotMsg struct {
 	Type     string `json:"type"`
 	ScreenID string `json:"screen_id"`
+}
+
+// pageMsg is a v1.1 terminal turning the page of the menu it shows.
+type pageMsg struct {
+	Type     string `json:"type"`
+	ScreenID string `json:"screen_id"`
+	Page     int    `json:"page"`
 }
 
 // snapshotReq tells the writer to send the menu shown whole again.
@@ -93,6 +101,10 @@ func (l *lists) next(m any, cache *deltaCache) (out any, whole bool) {
 	f = strconv.AppendInt(f, l.version-1, 10)
 	f = append(f, `,"version":`...)
 	f = strconv.AppendInt(f, l.version, 10)
+	if prev.More != sc.More {
+		f = append(f, `,"more":`...)
+		f = strconv.AppendBool(f, sc.More)
+	}
 	return deltaFrame(append(f, tail...)), false
 }
 
@@ -149,9 +161,10 @@ func (c *deltaCache) get(a, b []gateway.MenuItem) ([]byte, bool) {
 	return tail, ok
 }
 
-// sameShape reports whether b differs from a by its items and id only.
+// sameShape reports whether b differs from a by its items, id and more
+// only: what a delta can say.
 func sameShape(a, b gateway.Screen) bool {
-	return a.Title == b.Title && a.TimeoutS == b.TimeoutS && a.Input == b.Input &&
+	return a.Title == b.Title && a.Page == b.Page && a.TimeoutS == b.TimeoutS && a.Input == b.Input &&
 		slices.Equal(a.Lines, b.Lines) && slices.Equal(a.Choices, b.Choices) &&
 		eqPtr(a.Total, b.Total) && eqPtr(a.Due, b.Due) && a.Min == b.Min && a.Max == b.Max
 }

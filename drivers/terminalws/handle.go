@@ -80,6 +80,11 @@ func (c *conn) dispatch(ctx context.Context, data []byte) error {
 		}
 		c.sendMsg(snapshotReq{})
 		return nil
+	case *pageMsg:
+		if !c.v11 {
+			return bad(codeUnknownType, "unknown message type %q: it is %s's", "page", SubprotocolV11)
+		}
+		return c.sessionErr(c.sess.Page(ctx, v.ScreenID, v.Page))
 	}
 	return bad(codeUnknownType, "unhandled message")
 }

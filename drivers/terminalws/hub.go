@@ -36,6 +36,13 @@ const (
 	EventRetry    = 100 * time.Millisecond
 	MaxEventRetry = 5 * time.Second
 	EventOutage   = time.Minute
+	// Coalesce is how long the hub waits, after a change, for the changes
+	// that follow it before it tells the terminals: changes inside the
+	// window reach each terminal on a list as one frame. The default is
+	// measured in docs/benchmarks.md ("Coalescing").
+	Coalesce = 5 * time.Millisecond
+	// maxCoalesced bounds the events gathered in one window.
+	maxCoalesced = 2000
 )
 
 // EventSource is the event log as the hub follows it: a *gateway.EventLog.
@@ -69,6 +76,8 @@ type Config struct {
 	// before Run gives up (tests).
 	EventRetry  time.Duration
 	EventOutage time.Duration
+	// Coalesce, if set, replaces the default window; negative: none.
+	Coalesce time.Duration
 }
 
 // Hub accepts terminal connections and keeps track of who is online.
@@ -116,6 +125,9 @@ func New(c Config) *Hub {
 	}
 	if c.EventOutage == 0 {
 		c.EventOutage = EventOutage
+	}
+	if c.Coalesce == 0 {
+		c.Coalesce = Coalesce
 	}
 	h := &Hub{c: c, conns: map[string]*conn{}, refusals: gateway.NewLogLimiter(10, time.Minute)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
@@ -366,9 +378,35 @@ func (h *Hub) follow(ctx context.Context) error {
 			since, retry = time.Time{}, h.c.EventRetry
 			h.setDown(time.Time{})
 		}
+		evs = h.gather(ctx, evs)
 		h.dispatch(evs)
 		after = evs[len(evs)-1].Seq
 	}
+}
+
+// gather adds to evs, when they change screens, the events that follow
+// them within the coalescing window: the terminals then hear of them all
+// at once, one refresh and one frame each, rather than one per change. A
+// failed read ends the window early; the next read of follow meets it.
+func (h *Hub) gather(ctx context.Context, evs []gateway.Event) []gateway.Event {
+	if h.c.Coalesce <= 0 || !slices.ContainsFunc(evs, changesScreen) {
+		return evs
+	}
+	wctx, cancel := context.WithTimeout(ctx, h.c.Coalesce)
+	defer cancel()
+	for len(evs) < maxCoalesced {
+		more, err := h.c.Events.Wait(wctx, evs[len(evs)-1].Seq, "", maxCoalesced-len(evs))
+		if err != nil || len(more) == 0 {
+			break
+		}
+		evs = append(evs, more...)
+	}
+	return evs
+}
+
+// changesScreen reports whether e may change what a terminal shows.
+func changesScreen(e gateway.Event) bool {
+	return e.TicketID != "" && changesScreens(e.Type)
 }
 
 // sleep waits for d, or until ctx is done (false).
@@ -418,7 +456,7 @@ func (h *Hub) dispatch(evs []gateway.Event) {
 			h.renamed(e)
 			continue
 		}
-		if e.TicketID == "" || !changesScreens(e.Type) {
+		if !changesScreen(e) {
 			continue
 		}
 		h.c.Sessions.Changed(e)

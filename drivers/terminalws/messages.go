@@ -168,6 +168,8 @@ func Decode(data []byte) (inbound, error) {
 		v = &paymentRefMsg{}
 	case "snapshot":
 		v = &snapshotMsg{}
+	case "page":
+		v = &pageMsg{}
 	case "payment_state", "printed":
 		v, unknown = &paymentRefMsg{}, jsonstrict.Ignore
 	case "":
