@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/drivers/terminalsim"
+	"github.com/passerelle/passerelle/drivers/terminalws"
 	"github.com/passerelle/passerelle/gateway"
 )
 
@@ -441,5 +442,56 @@ func TestPagesByDisplayRows(t *testing.T) {
 	}
 	if m, _ := expect(t, v1, "error"); m.Code != "unknown_type" {
 		t.Errorf("page on v1: error %s", m.Code)
+	}
+}
+
+// TestChangesCoalesced: changes made within the hub's window reach a v1.1
+// terminal on the list as one list_delta, and a v1 terminal as one menu.
+func TestChangesCoalesced(t *testing.T) {
+	const window = 2 * time.Second
+	g := newGatewayWith(t, nil, func(c *terminalws.Config) { c.Coalesce = window })
+	ctx := context.Background()
+	first, _, err := g.tickets.Submit(ctx, g.till, note("FIRST", 500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := onList(t, g, "V1", true)
+	v11 := onList(t, g, "V11", false)
+	want := []string{first.ID}
+	settle(t, v1, v11, want, 1, "first ticket")
+	d11, before := v11.Deltas.Load(), v1.BytesIn.Load()
+
+	start := time.Now()
+	for i := range 3 {
+		tk, _, err := g.tickets.Submit(ctx, g.till, note(fmt.Sprintf("C%d", i), 700))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, tk.ID)
+	}
+	if took := time.Since(start); took >= window {
+		t.Skipf("posting 3 tickets took %v, more than the window: nothing to test on so slow a box", took)
+	}
+	for _, term := range []*terminalsim.Terminal{v11, v1} {
+		m := untilChanged(t, term, want[:1])
+		if !slices.Equal(ids(m.Items), want) {
+			t.Fatalf("%s: the first refresh after 3 changes shows %v, want all of %v", term.Name(), ids(m.Items), want)
+		}
+	}
+	if n := v11.Deltas.Load() - d11; n != 1 {
+		t.Errorf("%d deltas for 3 changes in one window", n)
+	}
+	t.Logf("v1 received %d bytes for the 3 changes", v1.BytesIn.Load()-before)
+}
+
+// untilChanged reads a terminal's messages until it shows a menu whose
+// items are not was.
+func untilChanged(t *testing.T, term *terminalsim.Terminal, was []string) terminalsim.Message {
+	t.Helper()
+	for {
+		m, _ := expect(t, term, "screen")
+		if m.Kind == gateway.ScreenMenu && !slices.Equal(ids(m.Items), was) {
+			return m
+		}
 	}
 }

@@ -38,6 +38,13 @@ type gw struct {
 // certificate.
 func newGateway(t *testing.T, cert *tls.Certificate) *gw {
 	t.Helper()
+	return newGatewayWith(t, cert, nil)
+}
+
+// newGatewayWith is newGateway with the hub's configuration changed by
+// tune, if not nil.
+func newGatewayWith(t *testing.T, cert *tls.Certificate, tune func(*terminalws.Config)) *gw {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	bus := gateway.NewEventBus(8192)
@@ -62,7 +69,7 @@ func newGateway(t *testing.T, cert *tls.Certificate) *gw {
 		payments: gateway.NewPayments(st, time.Now, 0),
 	}
 	printer := receipt.Printer{Location: cfg.Location(), Now: time.Now, Shop: receipt.Header{Name: "CHEZ JULIE"}}
-	g.hub = terminalws.New(terminalws.Config{
+	hc := terminalws.Config{
 		Terminals: g.terms,
 		Payments:  g.payments,
 		Sessions:  gateway.NewSessions(st, g.payments, func() gateway.ScenarioSet { return scenarios }, printer, time.Now),
@@ -71,7 +78,11 @@ func newGateway(t *testing.T, cert *tls.Certificate) *gw {
 		// The tests drive terminals faster than waiters do.
 		RateLimit: 1000,
 		RateBurst: 1000,
-	})
+	}
+	if tune != nil {
+		tune(&hc)
+	}
+	g.hub = terminalws.New(hc)
 	mux := http.NewServeMux()
 	g.hub.Register(mux)
 	g.srv = httptest.NewUnstartedServer(mux)

@@ -301,6 +301,10 @@ func (c *conn) writer() {
 	write := func(m any) bool {
 		c.ws.SetWriteDeadline(time.Now().Add(WriteTimeout))
 		if c.v11 {
+			if _, ok := m.(menuGone); ok {
+				c.list.shown = nil
+				return true
+			}
 			if _, ok := m.(snapshotReq); ok {
 				if c.list.shown == nil {
 					return true // no menu shown: nothing to send again

@@ -54,6 +54,11 @@ type pageMsg struct {
 // snapshotReq tells the writer to send the menu shown whole again.
 type snapshotReq struct{}
 
+// menuGone tells the writer that the terminal no longer shows the menu
+// it sent last (a cancel, which nothing answers): a delta queued behind
+// it goes whole, and a snapshot asked finds no menu.
+type menuGone struct{}
+
 // lists is what the writer of a v1.1 connection knows of the menu the
 // terminal shows: only the writer touches it.
 type lists struct {

@@ -69,7 +69,15 @@ func (c *conn) dispatch(ctx context.Context, data []byte) error {
 	case *answerMsg:
 		return c.sessionErr(c.sess.Answer(ctx, v.ScreenID, v.Value))
 	case *cancelMsg:
-		return c.sessionErr(c.sess.Cancel(ctx, v.ScreenID))
+		if err := c.sess.Cancel(ctx, v.ScreenID); err != nil {
+			return c.sessionErr(err)
+		}
+		if c.v11 {
+			// The terminal is idle and the gateway sends nothing: the
+			// writer must not take the menu for the one shown.
+			c.sendMsg(menuGone{})
+		}
+		return nil
 	case *resultMsg:
 		return c.result(ctx, v)
 	case *paymentRefMsg:
