@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,6 +32,14 @@ func TestSimulatorPage(t *testing.T) {
 	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
 		if strings.Contains(js.body, bad) {
 			t.Errorf("sim.js uses %s", bad)
+		}
+	}
+	// Each of the script's own words (T.tDelta) is on the page, translated
+	// (data-t-delta): a missing one would show "undefined".
+	for _, m := range regexp.MustCompile(`\bT\.t([A-Z][A-Za-z]*)`).FindAllStringSubmatch(js.body, -1) {
+		attr := "data-t" + regexp.MustCompile(`[A-Z]`).ReplaceAllStringFunc(m[1], func(c string) string { return "-" + strings.ToLower(c) })
+		if !strings.Contains(r.body, attr+`="`) {
+			t.Errorf("sim.js uses T.t%s, and the page has no %s", m[1], attr)
 		}
 	}
 }

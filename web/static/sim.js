@@ -1,7 +1,8 @@
 // Passerelle terminal simulator: a payment terminal in the browser. It
-// speaks the terminal protocol (passerelle.v1) over the gateway's own
-// WebSocket, as a terminal app does, so a manager can try a scenario
-// without hardware. The card step is simulated: the manager approves or
+// speaks the terminal protocol over the gateway's own WebSocket, as a
+// terminal app does, so a manager can try a scenario without hardware:
+// passerelle.v1.1 (a list refreshed by a change comes as a list_delta),
+// or passerelle.v1 with a gateway that offers no more. The card step is simulated: the manager approves or
 // declines. Whatever comes from the gateway (screens built from the tills'
 // tickets, receipts) is put in the page as text, never as markup.
 (function () {
@@ -12,6 +13,8 @@
     return;
   }
 
+  var V11 = "passerelle.v1.1";
+  var PROTOCOLS = [V11, "passerelle.v1"]; // the newest first: the gateway picks
   var MERCHANT_ID = "0000015000";
   var BANK_TERMINAL_ID = "02189020000";
   var T = root.dataset;
@@ -86,7 +89,8 @@
 
   var ws = null;
   var welcomed = false;
-  var screen = null; // the screen shown, as the gateway sent it
+  var v11 = false; // the connection speaks passerelle.v1.1
+  var screen = null; // the screen shown, as the gateway sent it (a menu's version with it)
   var card = null; // the pay request whose card step is shown
   var retryTimer = null;
   var backoff = 1000;
@@ -126,10 +130,28 @@
     });
     var li = document.createElement("li");
     li.textContent = dir + " " + text;
+    keepLog(li);
+  }
+
+  // note says in the log what the page did of a message.
+  function note(text) {
+    var li = document.createElement("li");
+    li.className = "note";
+    li.textContent = "· " + text;
+    keepLog(li);
+  }
+
+  function keepLog(li) {
     ui.log.insertBefore(li, ui.log.firstChild);
     while (ui.log.children.length > 60) {
       ui.log.removeChild(ui.log.lastChild);
     }
+  }
+
+  // count adds one to a counter shown as a data attribute of the
+  // simulator (data-deltas, data-snapshots), for whoever inspects it.
+  function count(name) {
+    root.setAttribute("data-" + name, String(Number(root.getAttribute("data-" + name) || 0) + 1));
   }
 
   function send(m) {
@@ -148,12 +170,17 @@
       ws.close();
     }
     welcomed = false;
+    v11 = false;
     var refused = false;
     setState("connecting", T.tConnecting);
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    var sock = new WebSocket(scheme + "//" + window.location.host + "/ws/terminal", "passerelle.v1");
+    var sock = new WebSocket(scheme + "//" + window.location.host + "/ws/terminal", PROTOCOLS);
     ws = sock;
     sock.onopen = function () {
+      // The gateway's choice: an older one answers passerelle.v1.
+      v11 = sock.protocol === V11;
+      root.setAttribute("data-protocol", sock.protocol);
+      note(fmt(T.tProtocol, sock.protocol));
       var hello = { type: "hello", serial: serial, model: "web-sim", app_version: "passerelle-sim.js",
         display: { cols: 16, rows: 8 }, printer: { cols: 32 }, keys: ["F1", "F2", "F4"] };
       if (code) {
@@ -228,6 +255,11 @@
       case "screen":
         showScreen(m);
         break;
+      case "list_delta":
+        if (v11) {
+          listDelta(m);
+        }
+        break;
       case "done":
         done(m);
         break;
@@ -251,6 +283,90 @@
         showError(fmt(T.tError, m.message || m.code));
         break;
     }
+  }
+
+  // listDelta shows the menu that delta d makes of the menu shown. When d
+  // does not follow it (a frame lost, a screen left meanwhile), nothing
+  // changes on screen and the page asks for the menu whole: the gateway
+  // answers with a screen, which replaces whatever is shown.
+  function listDelta(d) {
+    var m = applyDelta(screen, d);
+    if (!m) {
+      count("snapshots");
+      note(T.tSnapshot);
+      var ask = { type: "snapshot" };
+      if (screen) {
+        ask.screen_id = screen.screen_id;
+      }
+      send(ask);
+      return;
+    }
+    count("deltas");
+    note(fmt(T.tDelta, m.version));
+    showScreen(m);
+  }
+
+  // applyDelta returns the menu that delta d makes of shown, the screen
+  // shown (null for none), as if the gateway had sent it whole: d's
+  // screen_id and version, shown's title, the items changed. It returns
+  // null, changing nothing, when d does not apply (docs/terminal-protocol.md,
+  // "list_delta"): shown is not a menu of version d.from, or an id removed
+  // or changed is not on it, or one added is.
+  function applyDelta(shown, d) {
+    if (!shown || shown.kind !== "menu" || typeof shown.version !== "number" || d.from !== shown.version ||
+        d.version !== d.from + 1 || typeof d.screen_id !== "string") {
+      return null;
+    }
+    var removed = d.removed || [], changed = d.changed || [], added = d.added || [];
+    if (!Array.isArray(removed) || !Array.isArray(changed) || !Array.isArray(added)) {
+      return null;
+    }
+    var items = (shown.items || []).slice();
+    function at(id) {
+      for (var i = 0; i < items.length; i++) {
+        if (items[i].id === id) {
+          return i;
+        }
+      }
+      return -1;
+    }
+    var i, k, it;
+    for (k = 0; k < removed.length; k++) {
+      i = at(removed[k]);
+      if (typeof removed[k] !== "string" || i < 0) {
+        return null;
+      }
+      items.splice(i, 1);
+    }
+    for (k = 0; k < changed.length; k++) {
+      it = changed[k];
+      i = it ? at(it.id) : -1;
+      if (i < 0 || typeof it.id !== "string" || typeof it.label !== "string") {
+        return null;
+      }
+      items[i] = { id: it.id, label: it.label };
+    }
+    for (k = 0; k < added.length; k++) {
+      it = added[k];
+      var after = it && it.after !== undefined ? it.after : "";
+      if (!it || typeof it.id !== "string" || typeof it.label !== "string" || typeof after !== "string" || at(it.id) >= 0) {
+        return null; // an id added twice is on the menu by its second time
+      }
+      var pos = 0;
+      if (after !== "") {
+        pos = at(after) + 1;
+        if (pos === 0) {
+          return null;
+        }
+      }
+      items.splice(pos, 0, { id: it.id, label: it.label });
+    }
+    var m = {};
+    Object.keys(shown).forEach(function (name) { m[name] = shown[name]; });
+    m.screen_id = d.screen_id;
+    m.version = d.version;
+    m.items = items;
+    return m;
   }
 
   function clearScreen(kind) {
