@@ -313,3 +313,48 @@ func wantNote(sim *tab, key, what string) {
 		sim.t.Errorf("the log has no %s note %q: %q", what, prefix, notes)
 	}
 }
+
+// TestBrowserSimulatorPages: the page tells 16 display rows, so a v1.1
+// gateway sends it menus of 15 tickets a page; its buttons turn them, and
+// a ticket posted onto the page shown arrives there.
+func TestBrowserSimulatorPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a browser test: not with -short")
+	}
+	g := newLiveGateway(t)
+	b := newBrowser(t)
+	login(b.firstTab(), g)
+	dish := []gateway.Line{{Label: "PLAT", Qty: 1, UnitPrice: 1000, VATRate: 1000}}
+	var ids []string
+	for i := range 17 {
+		ids = append(ids, g.post(t, fmt.Sprintf("P%02d", i), "4", dish...))
+	}
+	sim := simTab(t, b, g, nil)
+	sim.click(`[data-testid=sim-f1]`)
+	simScreen(sim, "menu")
+	shown := func() []string {
+		return eval[[]string](sim, `Array.from(document.querySelectorAll("[data-testid=sim-item]"), e => e.dataset.id)`)
+	}
+	buttons := func() string {
+		return eval[string](sim, `Array.from(document.querySelectorAll(".sim-page"), e => e.dataset.testid).join(" ")`)
+	}
+	if got := shown(); !slices.Equal(got, ids[:15]) || buttons() != "sim-page-next" {
+		t.Fatalf("page 1 shows %d tickets and buttons %q, want the first 15 and a next", len(got), buttons())
+	}
+	sim.click(`[data-testid=sim-page-next]`)
+	sim.wait(item(ids[16]))
+	if got := shown(); !slices.Equal(got, ids[15:]) || buttons() != "sim-page-prev" {
+		t.Fatalf("page 2 shows %v and buttons %q, want %v and a previous", got, buttons(), ids[15:])
+	}
+	late := g.post(t, "P17", "4", dish...)
+	sim.wait(item(late))
+	if n := simCount(sim, "deltas"); n < 1 {
+		t.Errorf("the ticket posted onto page 2 came in %d deltas", n)
+	}
+	sim.click(`[data-testid=sim-page-prev]`)
+	sim.wait(item(ids[0]))
+	if got := shown(); !slices.Equal(got, ids[:15]) {
+		t.Errorf("back on page 1: %v", got)
+	}
+	b.check()
+}

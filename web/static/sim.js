@@ -182,7 +182,7 @@
       root.setAttribute("data-protocol", sock.protocol);
       note(fmt(T.tProtocol, sock.protocol));
       var hello = { type: "hello", serial: serial, model: "web-sim", app_version: "passerelle-sim.js",
-        display: { cols: 16, rows: 8 }, printer: { cols: 32 }, keys: ["F1", "F2", "F4"] };
+        display: { cols: 16, rows: 16 }, printer: { cols: 32 }, keys: ["F1", "F2", "F4"] };
       if (code) {
         hello.pairing_code = code;
       } else {
@@ -366,6 +366,9 @@
     m.screen_id = d.screen_id;
     m.version = d.version;
     m.items = items;
+    if (typeof d.more === "boolean") {
+      m.more = d.more;
+    }
     return m;
   }
 
@@ -421,6 +424,9 @@
       b.addEventListener("click", function () { answer(it.id); });
       ui.items.appendChild(b);
     });
+    if (m.kind === "menu" && m.page) {
+      pageButtons(m);
+    }
     if (m.kind === "input") {
       ui.input.disabled = false;
       ui.input.setAttribute("inputmode", m.input === "numeric" ? "numeric" : "text");
@@ -440,6 +446,31 @@
         }
       }, m.timeout_s * 1000);
     }
+  }
+
+  // pageButtons adds, under a paged menu (v1.1, pages of display.rows - 1
+  // tickets), the buttons that turn to the page before and after.
+  function pageButtons(m) {
+    var turns = [];
+    if (m.page > 1) {
+      turns.push({ page: m.page - 1, label: fmt(T.tPagePrev, m.page - 1), testid: "sim-page-prev" });
+    }
+    if (m.more) {
+      turns.push({ page: m.page + 1, label: fmt(T.tPageNext, m.page + 1), testid: "sim-page-next" });
+    }
+    turns.forEach(function (t) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "sim-page";
+      b.textContent = t.label;
+      b.setAttribute("data-testid", t.testid);
+      b.addEventListener("click", function () {
+        if (screen && screen.screen_id === m.screen_id) {
+          send({ type: "page", screen_id: m.screen_id, page: t.page });
+        }
+      });
+      ui.items.appendChild(b);
+    });
   }
 
   function done(m) {

@@ -332,6 +332,8 @@ var messages = map[string][2]string{
 	"sim.receipts":         {"Tickets imprimés", "Printed receipts"},
 	"sim.no_receipt":       {"Rien d'imprimé pour l'instant.", "Nothing printed yet."},
 	"sim.messages":         {"Messages échangés", "Messages exchanged"},
+	"sim.page_prev":        {"◀ Page %s", "◀ Page %s"},
+	"sim.page_next":        {"Page %s ▶", "Page %s ▶"},
 	"sim.protocol":         {"Protocole : %s", "Protocol: %s"},
 	"sim.delta":            {"Liste mise à jour par ses changements (version %s)", "List updated by its changes (version %s)"},
 	"sim.snapshot":         {"Changements qui ne suivent pas la liste affichée : liste entière demandée", "Changes that do not follow the list shown: whole list asked for"},
