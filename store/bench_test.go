@@ -112,3 +112,43 @@ func BenchmarkTicketsList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTicketByID reads one ticket and its payments, as a terminal's
+// scenario does at each step, and a menu of 8 open tickets, as a list
+// refresh does: statements compiled once (readers) or at every call.
+func BenchmarkTicketByID(b *testing.B) {
+	s := open(b, dbPath(b), nil)
+	till := addTill(b, s, "bench")
+	ctx := context.Background()
+	var ids []string
+	err := s.Update(ctx, func(tx gateway.Tx) error {
+		for n := range 1000 {
+			tk := ticket(till, n)
+			if err := tx.InsertTicket(ctx, &tk); err != nil {
+				return err
+			}
+			ids = append(ids, tk.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ticket", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.Ticket(ctx, ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("menu", func(b *testing.B) {
+		q := gateway.TicketQuery{Statuses: []gateway.TicketStatus{gateway.TicketOpen}, Limit: 8, Brief: true}
+		for b.Loop() {
+			if _, err := s.Tickets(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

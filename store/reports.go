@@ -73,7 +73,7 @@ func (s *Store) TicketsByIDs(ctx context.Context, ids []string) ([]gateway.Ticke
 }
 
 func (s *Store) queryTickets(ctx context.Context, brief bool, query string, args ...any) ([]gateway.Ticket, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.reads.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tickets: %w", err)
 	}

@@ -77,7 +77,7 @@ func ticketWhere(ctx context.Context, q querier, where string, args ...any) (gat
 
 // Ticket implements gateway.Store.
 func (s *Store) Ticket(ctx context.Context, id string) (gateway.Ticket, error) {
-	return ticketWhere(ctx, s.db, "t.id = ?", id)
+	return ticketWhere(ctx, s.reads, "t.id = ?", id)
 }
 
 // TicketByID implements gateway.Tx.
