@@ -26,7 +26,7 @@
 # default 300ms), PROTOCOL (v1.1, the default: menus as changes; or v1:
 # every menu whole, as terminals before v1.1), ROWS (the terminals'
 # display rows, told in hello: v1.1 menus come in pages of ROWS-1 tickets;
-# 0 tells none, one page of up to 50; default 8), COALESCE (the gateway's
+# 0, the default, tells none: one page of up to 50), COALESCE (the gateway's
 # --coalesce window, such as 0 or 5ms; default: the gateway's own).
 #
 # Usage: bench/terminal-load.sh
@@ -39,7 +39,7 @@ KEY=${KEY:-F1}
 PICK=${PICK:-random}
 CLAIM=${CLAIM:-true}
 THINK=${THINK:-300ms}
-ROWS=${ROWS:-8}
+ROWS=${ROWS:-0}
 if [ -n "${COALESCE:-}" ]; then
 	GATEWAY_ARGS="${GATEWAY_ARGS:-} --coalesce $COALESCE"
 fi

@@ -62,6 +62,7 @@ type ticketMenu struct {
 	through int64 // it reflects every change up to this event seq
 	items   []MenuItem
 	full    bool // the query's limit cut the list
+	want    int  // the most items a session asked of it
 }
 
 // NewSessions returns the scenario engine. scenarios is called at every
@@ -398,12 +399,19 @@ func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server str
 		ts, err := s.store.Tickets(ctx, q)
 		return menuItems(ts), err
 	}
-	key := fmt.Sprint(statuses, server, limit)
+	key := fmt.Sprint(statuses, server)
 	s.listMu.Lock()
 	defer s.listMu.Unlock()
-	if m, ok := s.menus[key]; ok && m.through >= seq {
-		return m.items, nil
+	m, ok := s.menus[key]
+	if ok && m.through >= seq && (len(m.items) >= limit || !m.full) {
+		m.want = max(m.want, limit)
+		s.menus[key] = m
+		return firstItems(m.items, limit), nil
 	}
+	// One read serves every page of the list: as long as the pages asked
+	// since the last change (m.want), so that terminals on pages further
+	// on do not each read it again.
+	q.Limit = max(limit, m.want)
 	ts, err := s.store.Tickets(ctx, q)
 	if err != nil {
 		return nil, err
@@ -412,8 +420,15 @@ func (s *Sessions) menu(ctx context.Context, statuses []TicketStatus, server str
 		s.menus = map[string]ticketMenu{}
 	}
 	items := menuItems(ts)
-	s.menus[key] = ticketMenu{through: seq, items: items, full: len(ts) == q.Limit}
-	return items, nil
+	s.menus[key] = ticketMenu{through: seq, items: items, full: len(ts) == q.Limit, want: limit}
+	return firstItems(items, limit), nil
+}
+
+// firstItems is up to n of items, the same slice for the same n: the
+// terminals that show it share it (terminalws encodes it once).
+func firstItems(items []MenuItem, n int) []MenuItem {
+	n = min(n, len(items))
+	return items[:n:n]
 }
 
 // ticketLabel is a ticket's line in a menu: "TICKET 1253 - T5 - 53,50".

@@ -40,7 +40,7 @@ const (
 	// that follow it before it tells the terminals: changes inside the
 	// window reach each terminal on a list as one frame. The default is
 	// measured in docs/benchmarks.md ("Coalescing").
-	Coalesce = 5 * time.Millisecond
+	Coalesce = 10 * time.Millisecond
 	// maxCoalesced bounds the events gathered in one window.
 	maxCoalesced = 2000
 )
