@@ -57,6 +57,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"type":"hello","pairing_code":"123456","display":{"cols":16,"rows":8},"printer":{"cols":32},"keys":["F1"]}`))
 	f.Add([]byte(`{"type":"payment_result","payment_id":"pay_1","status":"approved","amount":1000,"card":{"masked_pan":"#####5743"}}`))
 	f.Add([]byte(`{"type":"snapshot","screen_id":"s4"}`))
+	f.Add([]byte(`{"type":"page","screen_id":"s4","page":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Decode(data)
 		if err != nil {

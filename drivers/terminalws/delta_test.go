@@ -24,14 +24,18 @@ func menuOf(b []byte) gateway.Screen {
 // follows a menu, encoded, decoded and applied as the simulator does,
 // gives the new menu; or the writer sends it whole.
 func FuzzListDelta(f *testing.F) {
-	f.Add([]byte("abc"), []byte("abdc"), true)
-	f.Add([]byte("abc"), []byte("cba"), false)
-	f.Add([]byte("aab"), []byte("ab"), true)
-	f.Add([]byte(""), []byte("xyz"), false)
-	f.Add([]byte("xyz"), []byte(""), true)
-	f.Add([]byte("abc"), []byte("abc"), true)
+	f.Add([]byte("abc"), []byte("abdc"), true, 0)
+	f.Add([]byte("abc"), []byte("cba"), false, 0)
+	f.Add([]byte("aab"), []byte("ab"), true, 0)
+	f.Add([]byte(""), []byte("xyz"), false, 0)
+	f.Add([]byte("xyz"), []byte(""), true, 0)
+	f.Add([]byte("abc"), []byte("abc"), true, 0)
+	f.Add([]byte("abc"), []byte("abd"), true, 5)
+	f.Add([]byte("abc"), []byte("ab"), false, 6)
 	var shared deltaCache
-	f.Fuzz(func(t *testing.T, a, b []byte, share bool) {
+	// paged: bit 0, the menus are a page (page 1); bit 1, the first has
+	// more; bit 2, the second has.
+	f.Fuzz(func(t *testing.T, a, b []byte, share bool, paged int) {
 		cache := &shared
 		if !share {
 			cache = nil
@@ -39,12 +43,16 @@ func FuzzListDelta(f *testing.F) {
 		var l lists
 		ma, mb := menuOf(a), menuOf(b)
 		ma.ScreenID, mb.ScreenID = "s1", "s2"
+		if paged&1 != 0 {
+			ma.Page, mb.Page = 1, 1
+			ma.More, mb.More = paged&2 != 0, paged&4 != 0
+		}
 		out, whole := l.next(ma, cache)
 		if !whole || l.version != 1 {
 			t.Fatalf("the first menu went out as %T (whole %v, version %d)", out, whole, l.version)
 		}
 		shown := terminalsim.Message{Type: "screen", ScreenID: "s1", Kind: gateway.ScreenMenu, Title: ma.Title,
-			Items: ma.Items, Version: 1}
+			Items: ma.Items, Version: 1, Page: ma.Page, More: &ma.More}
 		out, whole = l.next(mb, cache)
 		if l.version != 2 {
 			t.Fatalf("version %d after two menus", l.version)
@@ -63,6 +71,9 @@ func FuzzListDelta(f *testing.F) {
 		got, err := terminalsim.ApplyDelta(&shown, d)
 		if err != nil {
 			t.Fatalf("%s on %v: %v", data, ma.Items, err)
+		}
+		if got.More == nil || *got.More != mb.More {
+			t.Fatalf("%s: more %v, want %v", data, got.More, mb.More)
 		}
 		if !slices.Equal(got.Items, mb.Items) || got.ScreenID != "s2" || got.Version != 2 {
 			t.Fatalf("%s on %v gives %v (%s v%d), want %v", data, ma.Items, got.Items, got.ScreenID, got.Version, mb.Items)
