@@ -495,3 +495,30 @@ func untilChanged(t *testing.T, term *terminalsim.Terminal, was []string) termin
 		}
 	}
 }
+
+// TestSnapshotAfterCancel: a terminal that left a list by cancel (which
+// nothing answers) and asks a snapshot, as it would for a delta already on
+// its way, gets nothing back: not the menu it left.
+func TestSnapshotAfterCancel(t *testing.T) {
+	g := newGateway(t, nil)
+	ctx := context.Background()
+	if _, _, err := g.tickets.Submit(ctx, g.till, note("A", 500)); err != nil {
+		t.Fatal(err)
+	}
+	term := onList(t, g, "V11", false)
+	left, _ := expect(t, term, "screen")
+	if err := term.Cancel(); err != nil {
+		t.Fatal(err)
+	}
+	if err := terminalsim.AskSnapshot(term); err != nil {
+		t.Fatal(err)
+	}
+	// The next screen is the one the next key opens, never the menu left.
+	if err := term.Start("F1"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := expect(t, term, "screen")
+	if m.ScreenID == left.ScreenID {
+		t.Fatalf("after cancel, a snapshot brought back the menu left (%s)", m.ScreenID)
+	}
+}

@@ -20,3 +20,8 @@ func SetCardHook(t *Terminal, f func()) {
 
 // SaveStateForTest writes a state file as the terminal does.
 func SaveStateForTest(path string, s State) error { return saveState(path, s) }
+
+// AskSnapshot sends a v1.1 snapshot, as the terminal does after a gap.
+func AskSnapshot(t *Terminal) error {
+	return t.send(snapshotMsg{Type: "snapshot"})
+}
