@@ -390,6 +390,13 @@ func TestProtocolSchemasAgainstRealFrames(t *testing.T) {
 	if m := p.expect("screen"); m["screen_id"] != s["screen_id"] {
 		t.Errorf("after the snapshot request: %v", m)
 	}
+	// Pages: the probe told 8 rows; page 1 again comes as a new screen.
+	p.send(map[string]any{"type": "page", "screen_id": s["screen_id"], "page": 1})
+	if m := p.expect("screen"); m["screen_id"] == s["screen_id"] || m["page"] != float64(1) {
+		t.Errorf("after the page request: %v", m)
+	} else {
+		s = m
+	}
 	p.send(map[string]any{"type": "cancel", "screen_id": s["screen_id"]})
 	// A round trip after the cancel: the relay has recorded it.
 	p.send(map[string]any{"type": "resume", "payment_id": "pay_0000000000000000000000000"})

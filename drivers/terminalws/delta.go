@@ -91,7 +91,9 @@ func (l *lists) next(m any, cache *deltaCache) (out any, whole bool) {
 	prev := l.shown
 	l.version++
 	l.shown = &sc
-	if prev == nil || !sameShape(*prev, sc) {
+	if prev == nil || prev.ScreenID != sc.ScreenID || !sameShape(*prev, sc) {
+		// A new screen (a page turned, a step shown again) goes whole:
+		// only a list refreshed in place goes as its changes.
 		return sc, true
 	}
 	tail, ok := cache.get(prev.Items, sc.Items)

@@ -378,30 +378,37 @@ func (h *Hub) follow(ctx context.Context) error {
 			since, retry = time.Time{}, h.c.EventRetry
 			h.setDown(time.Time{})
 		}
-		evs = h.gather(ctx, evs)
-		h.dispatch(evs)
 		after = evs[len(evs)-1].Seq
+		if ids := h.learn(evs, nil); len(ids) > 0 {
+			ids, after = h.gather(ctx, ids, after)
+			h.tell(ids)
+		}
 	}
 }
 
-// gather adds to evs, when they change screens, the events that follow
-// them within the coalescing window: the terminals then hear of them all
-// at once, one refresh and one frame each, rather than one per change. A
-// failed read ends the window early; the next read of follow meets it.
-func (h *Hub) gather(ctx context.Context, evs []gateway.Event) []gateway.Event {
-	if h.c.Coalesce <= 0 || !slices.ContainsFunc(evs, changesScreen) {
-		return evs
+// gather learns of the events that follow after within the coalescing
+// window, and returns the tickets they change with ids, and the last seq
+// read: the terminals then hear of them all at once, one refresh and one
+// frame each, rather than one per change. The engine learns of each at
+// once (learn), so that a list built meanwhile, such as the one a key
+// opens, has them. A failed read ends the window early; the next read of
+// follow meets it.
+func (h *Hub) gather(ctx context.Context, ids []string, after int64) ([]string, int64) {
+	if h.c.Coalesce <= 0 {
+		return ids, after
 	}
 	wctx, cancel := context.WithTimeout(ctx, h.c.Coalesce)
 	defer cancel()
-	for len(evs) < maxCoalesced {
-		more, err := h.c.Events.Wait(wctx, evs[len(evs)-1].Seq, "", maxCoalesced-len(evs))
-		if err != nil || len(more) == 0 {
+	for n := 0; n < maxCoalesced; {
+		evs, err := h.c.Events.Wait(wctx, after, "", maxCoalesced-n)
+		if err != nil || len(evs) == 0 {
 			break
 		}
-		evs = append(evs, more...)
+		n += len(evs)
+		after = evs[len(evs)-1].Seq
+		ids = h.learn(evs, ids)
 	}
-	return evs
+	return ids, after
 }
 
 // changesScreen reports whether e may change what a terminal shows.
@@ -441,12 +448,13 @@ func (h *Hub) Health() error {
 	return fmt.Errorf("cannot read the event log since %s", h.downSince.UTC().Format(time.RFC3339))
 }
 
-// dispatch handles a batch of events: the engine learns of every change
-// before the terminals are told, so that a burst of changes (a till
-// posting fast, payments on other terminals) costs the terminals on a
-// list one refresh, and the engine one read of the list.
-func (h *Hub) dispatch(evs []gateway.Event) {
-	var ids []string
+// learn handles a batch of events: revocations and renames at once, and
+// the changes to tickets, which the engine learns of before the terminals
+// are told (tell), so that a burst of changes (a till posting fast,
+// payments on other terminals) costs the terminals on a list one refresh,
+// and the engine one read of the list. It returns ids with the tickets
+// changed added, each once.
+func (h *Hub) learn(evs []gateway.Event, ids []string) []string {
 	for _, e := range evs {
 		switch e.Type {
 		case gateway.EventTerminalRevoked:
@@ -464,9 +472,11 @@ func (h *Hub) dispatch(evs []gateway.Event) {
 			ids = append(ids, e.TicketID)
 		}
 	}
-	if len(ids) == 0 {
-		return
-	}
+	return ids
+}
+
+// tell has every terminal refresh what it shows of the tickets ids.
+func (h *Hub) tell(ids []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, c := range h.conns {
