@@ -46,6 +46,7 @@ bench: build
 	mkdir -p $(BENCHOUT)
 	./bench/till-load.sh | tee $(BENCHOUT)/till.txt
 	./bench/terminal-load.sh | tee $(BENCHOUT)/terminal.txt
+	ROWS=8 ./bench/terminal-load.sh | tee $(BENCHOUT)/terminal-paged.txt
 	./bench/idle-terminals.sh | tee $(BENCHOUT)/idle.txt
 	./bench/memory-startup.sh | tee $(BENCHOUT)/memory.txt
 	$(GO) test -count=1 -v -run '^TestV11ListMatchesV1$$' ./drivers/terminalsim | tee $(BENCHOUT)/delta.txt
