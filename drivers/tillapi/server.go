@@ -151,8 +151,12 @@ func (s *Server) auth(h tillHandler) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		if d, err := http.ParseTime(r.Header.Get("Date")); err == nil {
-			s.clock.Observe("till "+till.Name, d)
+		// Most tills send no Date: ParseTime would try its three formats
+		// on "" and build an error for each, on every request.
+		if date := r.Header.Get("Date"); date != "" {
+			if d, err := http.ParseTime(date); err == nil {
+				s.clock.Observe("till "+till.Name, d)
+			}
 		}
 		if err := h(w, r, till); err != nil {
 			s.fail(w, r, err)
