@@ -74,23 +74,34 @@ type Event struct {
 	Data      json.RawMessage // the payload sent to tills, verbatim
 }
 
-// eventPayload is the JSON tills receive (SSE data and webhook body).
-type eventPayload struct {
-	Type      string  `json:"type"`
-	TicketID  string  `json:"ticket_id"`
-	TicketRef string  `json:"ticket_ref"`
-	PaymentID string  `json:"payment_id,omitempty"`
-	At        string  `json:"at"`
-	Ticket    *Ticket `json:"ticket"`
+// eventHead is the JSON tills receive (SSE data and webhook body) but its
+// last field, "ticket": the ticket, encoded once for the event and the
+// till API's answer, is spliced in after the head's fields.
+type eventHead struct {
+	Type      string `json:"type"`
+	TicketID  string `json:"ticket_id"`
+	TicketRef string `json:"ticket_ref"`
+	PaymentID string `json:"payment_id,omitempty"`
+	At        string `json:"at"`
 }
 
-// NewTicketEvent builds the event of type typ about t (and payment, if any).
+// NewTicketEvent builds the event of type typ about t (and payment, if
+// any), and sets t.Encoded to the ticket's JSON in it.
 func NewTicketEvent(typ string, t *Ticket, paymentID string, at time.Time) (Event, error) {
-	data, err := json.Marshal(eventPayload{Type: typ, TicketID: t.ID, TicketRef: t.Ref,
-		PaymentID: paymentID, At: at.UTC().Format(time.RFC3339Nano), Ticket: t})
+	head, err := json.Marshal(eventHead{Type: typ, TicketID: t.ID, TicketRef: t.Ref,
+		PaymentID: paymentID, At: at.UTC().Format(time.RFC3339Nano)})
 	if err != nil {
 		return Event{}, fmt.Errorf("gateway: encode event: %w", err)
 	}
+	tj, err := json.Marshal(t)
+	if err != nil {
+		return Event{}, fmt.Errorf("gateway: encode event: %w", err)
+	}
+	const key = `,"ticket":`
+	data := make([]byte, 0, len(head)+len(key)+len(tj))
+	data = append(append(append(data, head[:len(head)-1]...), key...), tj...)
+	data = append(data, '}')
+	t.Encoded = tj
 	return Event{Type: typ, At: at, TillID: t.TillID, TicketID: t.ID, TicketRef: t.Ref,
 		PaymentID: paymentID, Data: data}, nil
 }

@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -107,5 +109,38 @@ func TestWatchStoreSeesOtherProcesses(t *testing.T) {
 	}
 	if bus.Last() != 2 {
 		t.Fatalf("bus.Last() = %d, want 2: WatchStore did not publish the other process's events", bus.Last())
+	}
+}
+
+// The event's data is the payload as it was encoded whole before the
+// ticket was spliced in already encoded, byte for byte, and the ticket's
+// Encoded is its JSON.
+func TestTicketEventSplice(t *testing.T) {
+	at := time.Date(2026, 12, 2, 15, 0, 0, 123000000, time.UTC)
+	tk := &gateway.Ticket{ID: "tkt_1", Ref: `R<"1">&`, Table: "5", Currency: "EUR", Total: 250, Status: gateway.TicketOpen,
+		Lines: []gateway.Line{{Label: "CAFÉ \u2028", Qty: 1, UnitPrice: 250, VATRate: 1000}}, Due: 250, Version: 1,
+		Source: "till", Till: "Caisse 1", TillID: "till_1", CreatedAt: at, UpdatedAt: at, Payments: []gateway.Payment{}}
+	for _, payment := range []string{"", "pay_1"} {
+		e, err := gateway.NewTicketEvent(gateway.EventPaymentApproved, tk, payment, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := json.Marshal(struct {
+			Type      string          `json:"type"`
+			TicketID  string          `json:"ticket_id"`
+			TicketRef string          `json:"ticket_ref"`
+			PaymentID string          `json:"payment_id,omitempty"`
+			At        string          `json:"at"`
+			Ticket    *gateway.Ticket `json:"ticket"`
+		}{gateway.EventPaymentApproved, tk.ID, tk.Ref, payment, at.Format(time.RFC3339Nano), tk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(e.Data, whole) {
+			t.Errorf("spliced:\n%s\nwhole:\n%s", e.Data, whole)
+		}
+		if mine, _ := json.Marshal(tk); !bytes.Equal(tk.Encoded, mine) {
+			t.Errorf("Encoded %s, want %s", tk.Encoded, mine)
+		}
 	}
 }

@@ -101,6 +101,12 @@ type Ticket struct {
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
 	Payments  []Payment    `json:"payments"`
+
+	// Encoded, if set, is the ticket's JSON as its event carried it
+	// (NewTicketEvent), for the till API to answer with rather than
+	// encoding the ticket again. Whatever changes a ticket after its
+	// event must clear it.
+	Encoded []byte `json:"-"`
 }
 
 // Input returns the till-supplied part of t.

@@ -88,6 +88,17 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("store: migration %s: %w", m.name, err)
 		}
 	}
+	// A migration that edits sqlite_schema in place (0008 removes CHECKs)
+	// does not change the schema cookie as DDL does: bumped here, every
+	// connection reads the schema again. One more bump after DDL is
+	// harmless.
+	var cookie int64
+	if err := tx.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&cookie); err != nil {
+		return fmt.Errorf("store: read schema cookie: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA schema_version = %d", cookie+1)); err != nil {
+		return fmt.Errorf("store: bump schema cookie: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(ms))); err != nil {
 		return fmt.Errorf("store: record schema version: %w", err)
 	}

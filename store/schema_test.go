@@ -331,3 +331,44 @@ func TestBackup(t *testing.T) {
 		t.Error("backup lost the till")
 	}
 }
+
+// Migration 0008 removes the json_valid CHECKs of the tickets' lines and
+// VAT and of the events' data, in place, on a new database and on one
+// upgraded from the first schema with a ticket in it: the other CHECKs
+// stay, the rows are read as before, and the file is sound.
+func TestJSONChecksRemoved(t *testing.T) {
+	for name, path := range map[string]string{"new": dbPath(t), "upgraded": oldDatabase(t)} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, path, nil)
+			till := addTill(t, s, "caisse 0008")
+			tk := ticket(till, 1)
+			if err := s.Update(context.Background(), func(tx gateway.Tx) error { return createTicket(tx, &tk) }); err != nil {
+				t.Fatal(err)
+			}
+			db := rawDB(t, path)
+			defer db.Close()
+			for _, table := range []string{"tickets", "events"} {
+				var sql string
+				if err := db.QueryRow("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&sql); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(sql, "json_valid") {
+					t.Errorf("a JSON check is left in %s", sql)
+				}
+			}
+			if got := schema(t, path); !strings.Contains(got, "CHECK (total BETWEEN 1 AND 100000000)") || !strings.Contains(got, "CHECK (json_valid(receipt))") {
+				t.Errorf("other checks are gone:\n%s", got)
+			}
+			if _, err := db.Exec(`UPDATE tickets SET total = 0 WHERE id = ?`, tk.ID); err == nil {
+				t.Error("a zero total is accepted after the migration")
+			}
+			back, err := s.Ticket(context.Background(), tk.ID)
+			if err != nil || len(back.Lines) != len(tk.Lines) {
+				t.Fatalf("ticket after the migration: %+v, %v", back, err)
+			}
+			if res, err := s.IntegrityCheck(context.Background()); err != nil || res != "ok" {
+				t.Errorf("integrity check: %q, %v", res, err)
+			}
+		})
+	}
+}

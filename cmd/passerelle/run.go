@@ -117,6 +117,7 @@ func serve(ctx context.Context, data string, cfg gateway.Config, tune tuning, lo
 	clock := gateway.NewClockWatch(time.Now)
 	hub := terminalws.New(terminalws.Config{
 		Clock:     clock,
+		Tills:     tills,
 		Terminals: terminals,
 		Payments:  payments,
 		Sessions:  gateway.NewSessions(st, payments, scenarios.Current, printer, time.Now),

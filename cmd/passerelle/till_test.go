@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/gateway"
 )
 
 // The till commands, as a shop's installer runs them.
@@ -75,13 +77,20 @@ func TestTillCommands(t *testing.T) {
 }
 
 // A till key revoked from the command line, another process than the
-// gateway, ends the key's open event stream: the gateway sees the
-// till.revoked event through its watch of the store.
+// gateway, ends the key's open event stream and is refused, though the
+// gateway had it in its key cache: the gateway sees the till.revoked event
+// through its watch of the store.
 func TestTillRevokeEndsEventStream(t *testing.T) {
 	bin := buildPasserelle(t)
 	data := t.TempDir()
 	key := addTill(t, bin, data, "Caisse 1")
 	g := startGateway(t, bin, data)
+	ticket := func(ref string) gateway.TicketInput {
+		return gateway.TicketInput{Ref: ref, Lines: []gateway.Line{{Label: "CAFE", Qty: 1, UnitPrice: 250, VATRate: 1000}}, Total: 250}
+	}
+	if st, err := postTicket(http.DefaultClient, g.url, key, ticket("1")); err != nil || st != http.StatusCreated {
+		t.Fatalf("post before the revocation: %d %v", st, err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -121,6 +130,23 @@ func TestTillRevokeEndsEventStream(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second): // a bound on a stream that stays open, not a speed check
 		t.Fatal("the revoked key's event stream is still open")
+	}
+
+	// The stream and the key cache follow the log each on its own: poll
+	// for the refusal, bounded as above.
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 2; ; i++ {
+		st, err := postTicket(http.DefaultClient, g.url, key, ticket(fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == http.StatusUnauthorized {
+			break
+		}
+		if st != http.StatusCreated || time.Now().After(deadline) {
+			t.Fatalf("post with the revoked key: %d", st)
+		}
+		time.Sleep(10 * time.Millisecond) // the interval of a poll
 	}
 
 	again, err := http.NewRequest("GET", g.url+"/api/v1/events", nil)

@@ -84,6 +84,9 @@ type env struct {
 	hub       *terminalws.Hub
 	till      gateway.Till
 	tillKey   string
+	tills     *gateway.Tills
+	eventLog  *gateway.EventLog
+	dbPath    string // for a second handle on the store, as the CLI opens it
 
 	termClock *clock // the pairing and bad-tries clock: tests move it by hand
 	payClock  *clock // the payments' clock: tests move it past deadlines
@@ -125,7 +128,8 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bus := gateway.NewEventBus(8192)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "passerelle.db"), log, bus)
+	dbPath := filepath.Join(t.TempDir(), "passerelle.db")
+	st, err := store.Open(ctx, dbPath, log, bus)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -167,6 +171,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 		Sessions:  gateway.NewSessions(st, payments, func() gateway.ScenarioSet { return set }, printer, ticketClock.Now),
 		Events:    events,
 		Log:       log,
+		Tills:     tills,
 	}
 	if opt.unlimited {
 		hc.RateLimit, hc.RateBurst = 1e6, 1e6
@@ -189,6 +194,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	})
 	hctx, stop := context.WithCancel(ctx)
 	e := &env{t: t, srv: srv, st: st, tickets: tickets, terminals: terminals, payments: payments, hub: hub,
+		tills: tills, eventLog: events, dbPath: dbPath,
 		termClock: termClock, payClock: payClock, logs: logs, stopHub: stop, hubDone: make(chan struct{})}
 	go func() {
 		defer close(e.hubDone)

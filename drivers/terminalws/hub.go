@@ -62,6 +62,10 @@ type Config struct {
 	// Clock, optional, hears the time of fresh payment results: the admin
 	// page warns when the box's clock is off from the terminals'.
 	Clock *gateway.ClockWatch
+	// Tills, optional, is told of every till.revoked event the hub reads,
+	// whichever process wrote it, so that its key cache refuses the key:
+	// the hub is the gateway's one follower of the whole log.
+	Tills *gateway.Tills
 	// PingInterval and ReadTimeout, if set, replace the defaults (tests).
 	PingInterval time.Duration
 	ReadTimeout  time.Duration
@@ -436,8 +440,9 @@ func (h *Hub) setDown(since time.Time) {
 
 // Health is nil while the hub follows the event log, else what is wrong:
 // terminals are then served, but their screens are not refreshed by other
-// terminals' payments or the tills' changes, and a revoked terminal stays
-// connected, until the log reads again. It says nothing of the store's
+// terminals' payments or the tills' changes, a revoked terminal stays
+// connected and a till key revoked by the CLI is still accepted, until the
+// log reads again. It says nothing of the store's
 // error itself (logged): /healthz needs no key.
 func (h *Hub) Health() error {
 	h.mu.Lock()
@@ -462,6 +467,11 @@ func (h *Hub) learn(evs []gateway.Event, ids []string) []string {
 			continue
 		case gateway.EventTerminalRenamed:
 			h.renamed(e)
+			continue
+		case gateway.EventTillRevoked:
+			if h.c.Tills != nil {
+				h.c.Tills.Forget(e.TillID)
+			}
 			continue
 		}
 		if !changesScreen(e) {

@@ -29,8 +29,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, till gatew
 	// The key is checked again now that the start is fixed: a revocation
 	// committed before this check is refused here, and one committed after
 	// it has its till.revoked event past the start, where the stream reads
-	// it and ends.
-	if _, err := s.tills.Authenticate(r.Context(), bearerKey(r)); err != nil {
+	// it and ends. From the store, not the key cache: the cache may not
+	// have heard yet of a revocation whose event is before the start.
+	if _, err := s.tills.AuthenticateStored(r.Context(), bearerKey(r)); err != nil {
 		return err
 	}
 	tillID := till.ID

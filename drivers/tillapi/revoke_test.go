@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/gateway"
+	"github.com/passerelle/passerelle/store"
 )
 
 // ended waits for the server to end the stream, and returns what came
@@ -84,5 +87,40 @@ func TestRevokeEndsTheKeysStreams(t *testing.T) {
 	e.post(t, other, note("3"), http.StatusCreated)
 	if ev := others.next(t); ev.Type != "ticket.created" {
 		t.Errorf("other till's stream after the admin's revocation: %+v", ev)
+	}
+}
+
+// A key revoked in this process (the admin page, the API) is refused on
+// the very next request, though the gateway had it in its key cache.
+func TestRevokedKeyRefusedOnTheNextRequest(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	e.post(t, key, note("1"), http.StatusCreated)
+	e.post(t, key, note("2"), http.StatusCreated) // from the key cache
+	if err := e.tills.Revoke(context.Background(), "Caisse 1"); err != nil {
+		t.Fatal(err)
+	}
+	e.post(t, key, note("3"), http.StatusUnauthorized)
+}
+
+// An event stream opened with a key another process revoked is refused,
+// though the key cache has not heard of the revocation yet (nothing here
+// follows the log to tell it): the stream's start checks the key in the
+// store, else it would start past the till.revoked event and never end.
+func TestStreamOfAKeyRevokedElsewhereIsRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	e.post(t, key, note("1"), http.StatusCreated) // the key is in the cache
+	ctx := context.Background()
+	other, err := store.Open(ctx, e.dbPath, nil, gateway.NewEventBus(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := gateway.NewTills(other, time.Now).Revoke(ctx, "Caisse 1"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.openStatus(t, key, "", nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("stream opened with the revoked key: %d %s", r.status, r.body)
 	}
 }

@@ -1,6 +1,7 @@
 package tillapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -571,5 +572,27 @@ func TestOverpaidUpdatedToPaid(t *testing.T) {
 	}
 	if want := []string{gateway.EventTicketUpdated}; !slices.Equal(types, want) {
 		t.Errorf("events = %v, want %v", types, want)
+	}
+}
+
+// The answer to a POST, written from the JSON encoded for the ticket's
+// event, is byte for byte what a GET of the ticket answers, created or
+// updated.
+func TestPostAnswerIsTheTicketsJSON(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	key := e.addTill("Caisse 1", false)
+	for _, want := range []int{http.StatusCreated, http.StatusOK} {
+		in := note("1")
+		if want == http.StatusOK {
+			in = withLine(in, line{Label: "CAFÉ <2>", Qty: 2, UnitPrice: 250, VATRate: 1000})
+		}
+		r := e.post(t, key, in, want)
+		got := e.do(t, "GET", "/api/v1/tickets/"+r.ticket(t).ID, key, nil)
+		if !bytes.Equal(r.body, got.body) {
+			t.Errorf("POST answered\n%s\nGET answers\n%s", r.body, got.body)
+		}
+		if ct := r.header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("Content-Type %q", ct)
+		}
 	}
 }
