@@ -109,14 +109,32 @@ func (c *conn) run(ctx context.Context) {
 		<-wdone // the writer sends what is queued (a last error) first
 		c.ws.Close()
 	}()
-	if !c.handshake(ctx) {
-		return
-	}
-	if !c.h.join(c) {
-		c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+	// The handshake and the session's setup query the store, which grows
+	// a goroutine's stack to 8 or 16 KiB: they run on a goroutine that
+	// ends with them, so that this one, which waits in the loop for as
+	// long as the terminal stays connected, keeps the small stack that
+	// waiting needs (a GC halves a stack only while it is three quarters
+	// unused, a step per cycle: idle terminals kept 9 KiB each).
+	joined := make(chan bool)
+	go func() { joined <- c.start(ctx) }()
+	if !<-joined {
 		return
 	}
 	defer c.h.leave(c)
+	c.loop(ctx)
+	c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+}
+
+// start runs the handshake, joins the hub and sets the session up; it
+// reports whether the connection is the terminal's, to loop on.
+func (c *conn) start(ctx context.Context) bool {
+	if !c.handshake(ctx) {
+		return false
+	}
+	if !c.h.join(c) {
+		c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+		return false
+	}
 	c.sess = c.h.c.Sessions.New(c.term, func(m gateway.Message) { c.sendMsg(m) })
 	// A rename committed since hello read the terminal, but told before
 	// join, would be missed: read the name again, now that any later
@@ -125,8 +143,7 @@ func (c *conn) run(ctx context.Context) {
 		c.rename(t.Name)
 	}
 	c.askPending(ctx)
-	c.loop(ctx)
-	c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+	return true
 }
 
 func (c *conn) loop(ctx context.Context) {
