@@ -23,7 +23,18 @@ type conn struct {
 	v11  bool             // speaks passerelle.v1.1: set before the connection runs
 	list lists            // v1.1: the menu the terminal shows, the writer's own
 
-	out     chan any               // to the writer
+	// The messages to the terminal wait in outbox for a writer: a
+	// goroutine started when the first comes, which ends when none is
+	// left. An idle terminal has neither writer nor queue: a timer
+	// (pinger) queues its pings.
+	outMu   sync.Mutex
+	outbox  []any
+	writing bool           // a writer runs
+	ended   bool           // the connection ends: no writer starts any more
+	broken  bool           // a write failed: nothing more is written
+	writers sync.WaitGroup // the writer, while one runs
+	pinger  *time.Timer
+
 	in      chan []byte            // from the reader
 	changed chan string            // ticket IDs whose screens may need a refresh
 	missed  atomic.Bool            // changed was full: an ID was dropped
@@ -46,7 +57,7 @@ type conn struct {
 }
 
 func newConn(h *Hub, ws *websocket.Conn, addr string) *conn {
-	return &conn{h: h, ws: ws, addr: addr, out: make(chan any, OutboxSize), in: make(chan []byte),
+	return &conn{h: h, ws: ws, addr: addr, in: make(chan []byte),
 		changed: make(chan string, 64), kick: make(chan struct{}, 1), renamed: make(chan struct{}, 1), done: make(chan struct{}),
 		bucket: tokenBucket{rate: h.c.RateLimit, burst: h.c.RateBurst, tokens: h.c.RateBurst}}
 }
@@ -59,14 +70,24 @@ func (c *conn) close(reason string) {
 	})
 }
 
-// sendMsg queues a message for the writer. A terminal that does not read
-// fast enough to drain OutboxSize messages is dropped, not waited for.
+// sendMsg queues a message for the writer, and starts one if none runs. A
+// terminal that does not read fast enough to drain OutboxSize messages is
+// dropped, not waited for.
 func (c *conn) sendMsg(m any) {
-	select {
-	case c.out <- m:
-	case <-c.done:
-	default:
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	switch {
+	case c.ended || c.broken:
+		return
+	case len(c.outbox) >= OutboxSize:
 		c.close("terminal too slow to read")
+		return
+	}
+	c.outbox = append(c.outbox, m)
+	if !c.writing {
+		c.writing = true
+		c.writers.Add(1)
+		go c.writer()
 	}
 }
 
@@ -98,25 +119,41 @@ func (c *conn) rename(name string) {
 }
 
 func (c *conn) run(ctx context.Context) {
-	wdone := make(chan struct{})
-	go func() {
-		defer close(wdone)
-		c.writer()
-	}()
+	c.outMu.Lock() // the first ping takes it: c.pinger is set by then
+	c.pinger = time.AfterFunc(c.h.c.PingInterval, c.ping)
+	c.outMu.Unlock()
 	go c.reader()
 	defer func() {
 		c.close("closed")
-		<-wdone // the writer sends what is queued (a last error) first
+		c.endWrites() // what is queued (a last error) is sent first
 		c.ws.Close()
 	}()
-	if !c.handshake(ctx) {
-		return
-	}
-	if !c.h.join(c) {
-		c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+	// The handshake and the session's setup query the store, which grows
+	// a goroutine's stack to 8 or 16 KiB: they run on a goroutine that
+	// ends with them, so that this one, which waits in the loop for as
+	// long as the terminal stays connected, keeps the small stack that
+	// waiting needs (a GC halves a stack only while it is three quarters
+	// unused, a step per cycle: idle terminals kept 9 KiB each).
+	joined := make(chan bool)
+	go func() { joined <- c.start(ctx) }()
+	if !<-joined {
 		return
 	}
 	defer c.h.leave(c)
+	c.loop(ctx)
+	c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+}
+
+// start runs the handshake, joins the hub and sets the session up; it
+// reports whether the connection is the terminal's, to loop on.
+func (c *conn) start(ctx context.Context) bool {
+	if !c.handshake(ctx) {
+		return false
+	}
+	if !c.h.join(c) {
+		c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+		return false
+	}
 	c.sess = c.h.c.Sessions.New(c.term, func(m gateway.Message) { c.sendMsg(m) })
 	if c.v11 {
 		c.sess.PageBy(c.term.DisplayRows)
@@ -128,8 +165,7 @@ func (c *conn) run(ctx context.Context) {
 		c.rename(t.Name)
 	}
 	c.askPending(ctx)
-	c.loop(ctx)
-	c.h.c.Log.Info("terminal disconnected", "terminal", c.term.Name, "reason", c.reason)
+	return true
 }
 
 func (c *conn) loop(ctx context.Context) {
@@ -295,68 +331,95 @@ func (c *conn) reader() {
 	}
 }
 
+// writer writes the messages queued, in order, until none is left.
 func (c *conn) writer() {
-	ping := time.NewTicker(c.h.c.PingInterval)
-	defer ping.Stop()
-	write := func(m any) bool {
-		c.ws.SetWriteDeadline(time.Now().Add(WriteTimeout))
-		if c.v11 {
-			if _, ok := m.(menuGone); ok {
-				c.list.shown = nil
-				return true
-			}
-			if _, ok := m.(snapshotReq); ok {
-				if c.list.shown == nil {
-					return true // no menu shown: nothing to send again
-				}
-				return c.h.menus.writeVersioned(c.ws, *c.list.shown, c.list.version) == nil
-			}
-			out, whole := c.list.next(m, &c.h.deltas)
-			if whole {
-				return c.h.menus.writeVersioned(c.ws, out.(gateway.Screen), c.list.version) == nil
-			}
-			if f, ok := out.(deltaFrame); ok {
-				return c.ws.WriteMessage(websocket.TextMessage, f) == nil
-			}
-		}
-		if sc, ok := m.(gateway.Screen); ok && len(sc.Items) > 0 {
-			return c.h.menus.writeMenu(c.ws, sc) == nil
-		}
-		return c.ws.WriteJSON(m) == nil
-	}
+	defer c.writers.Done()
 	for {
-		select {
-		case m := <-c.out:
-			if !write(m) {
-				c.close("write failed")
-				return
-			}
-		case <-ping.C:
-			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(WriteTimeout)) != nil {
+		c.outMu.Lock()
+		if len(c.outbox) == 0 {
+			c.writing = false
+			c.outbox = nil // an idle terminal holds no queue
+			c.outMu.Unlock()
+			return
+		}
+		m := c.outbox[0]
+		c.outbox[0] = nil
+		c.outbox = c.outbox[1:]
+		c.outMu.Unlock()
+		if !c.write(m) {
+			c.outMu.Lock()
+			c.broken, c.writing, c.outbox = true, false, nil
+			c.outMu.Unlock()
+			if _, ok := m.(pingReq); ok {
 				c.close("ping failed")
-				return
+			} else {
+				c.close("write failed")
 			}
-		case <-c.done:
-			c.flush(write)
-			c.ws.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseNormalClosure, c.reason), time.Now().Add(time.Second))
 			return
 		}
 	}
 }
 
-// flush writes what is still queued, such as the error that ends the
-// connection.
-func (c *conn) flush(write func(any) bool) {
-	for {
-		select {
-		case m := <-c.out:
-			if !write(m) {
-				return
-			}
-		default:
-			return
+// write sends one message; only a writer calls it, one at a time.
+func (c *conn) write(m any) bool {
+	if _, ok := m.(pingReq); ok {
+		return c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(WriteTimeout)) == nil
+	}
+	c.ws.SetWriteDeadline(time.Now().Add(WriteTimeout))
+	if c.v11 {
+		if _, ok := m.(menuGone); ok {
+			c.list.shown = nil
+			return true
 		}
+		if _, ok := m.(snapshotReq); ok {
+			if c.list.shown == nil {
+				return true // no menu shown: nothing to send again
+			}
+			return c.h.menus.writeVersioned(c.ws, *c.list.shown, c.list.version) == nil
+		}
+		out, whole := c.list.next(m, &c.h.deltas)
+		if whole {
+			return c.h.menus.writeVersioned(c.ws, out.(gateway.Screen), c.list.version) == nil
+		}
+		if f, ok := out.(deltaFrame); ok {
+			return c.ws.WriteMessage(websocket.TextMessage, f) == nil
+		}
+	}
+	if sc, ok := m.(gateway.Screen); ok && len(sc.Items) > 0 {
+		return c.h.menus.writeMenu(c.ws, sc) == nil
+	}
+	return c.ws.WriteJSON(m) == nil
+}
+
+// pingReq tells the writer to send a ping.
+type pingReq struct{}
+
+// ping runs on the pinger's goroutine, every PingInterval. The ping is
+// queued as a message rather than written from here: it never comes
+// between the frames of a long message.
+func (c *conn) ping() {
+	c.sendMsg(pingReq{})
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if !c.ended && !c.broken {
+		c.pinger.Reset(c.h.c.PingInterval)
+	}
+}
+
+// endWrites stops the pings, waits until the writer has sent what is
+// queued, such as the error that ends the connection, and says goodbye.
+func (c *conn) endWrites() {
+	c.outMu.Lock()
+	c.ended = true
+	c.pinger.Stop()
+	c.outMu.Unlock()
+	c.writers.Wait()
+	c.outMu.Lock()
+	broken := c.broken
+	c.outMu.Unlock()
+	if !broken {
+		c.ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseNormalClosure, c.reason), time.Now().Add(time.Second))
 	}
 }
 

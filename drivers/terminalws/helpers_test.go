@@ -113,6 +113,8 @@ type envOptions struct {
 	eventOutage time.Duration
 	// clock, if set, hears the time of the terminals' results.
 	clock *gateway.ClockWatch
+	// pingInterval, if set, replaces the hub's.
+	pingInterval time.Duration
 }
 
 // Fixed times of the golden receipts: the payment is completed at 19:45:02
@@ -177,6 +179,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 		hc.RateLimit, hc.RateBurst = 1e6, 1e6
 	}
 	hc.ExpireInterval = opt.expireEvery
+	hc.PingInterval = opt.pingInterval
 	hc.Clock = opt.clock
 	hc.EventRetry, hc.EventOutage = opt.eventRetry, opt.eventOutage
 	if opt.events != nil {
