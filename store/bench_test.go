@@ -115,7 +115,7 @@ func BenchmarkTicketsList(b *testing.B) {
 
 // BenchmarkTicketByID reads one ticket and its payments, as a terminal's
 // scenario does at each step, and a menu of 8 open tickets, as a list
-// refresh does: statements compiled once (readers) or at every call.
+// refresh does: statements compiled once (Store.reads) or at every call.
 func BenchmarkTicketByID(b *testing.B) {
 	s := open(b, dbPath(b), nil)
 	till := addTill(b, s, "bench")

@@ -46,10 +46,10 @@ type Publisher interface {
 
 // Store is the SQLite store. It implements gateway.Store.
 type Store struct {
-	db    *sql.DB  // readers
-	reads *readers // db's statements kept prepared
-	wdb   *sql.DB  // the single writer connection
-	w     *wconn   // wdb's connection, the writer's own
+	db    *sql.DB   // readers
+	reads *prepared // db's statements kept prepared
+	wdb   *sql.DB   // the single writer connection
+	w     *wconn    // wdb's connection, the writer's own
 
 	tillByKey *sql.Stmt
 	log       *slog.Logger
@@ -126,7 +126,7 @@ func Open(ctx context.Context, path string, log *slog.Logger, pub Publisher) (*S
 		wdb.Close()
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
-	s := &Store{db: db, reads: newReaders(db), wdb: wdb, w: &wconn{conn: conn, stmts: map[string]*sql.Stmt{}}, log: log, pub: pub,
+	s := &Store{db: db, reads: newPrepared(db), wdb: wdb, w: &wconn{prepared: newPrepared(conn), conn: conn}, log: log, pub: pub,
 		tillByKey: tillByKey, path: path,
 		reqs: make(chan *writeReq), closed: make(chan struct{}), done: make(chan struct{})}
 	if err := s.loadCompacted(ctx); err != nil {

@@ -238,61 +238,15 @@ func (t *txn) AppendEvent(_ context.Context, e *gateway.Event) error {
 	return nil
 }
 
-// maxStmts bounds the writer's prepared statements; the store's writes
-// are a few fixed statements, far fewer.
-const maxStmts = 128
-
-// wconn is the writer's connection. It keeps each statement it runs
-// prepared: compiling an INSERT costs SQLite more than running it. It runs
+// wconn is the writer's connection, its statements kept prepared. It runs
 // BEGIN and COMMIT itself rather than through database/sql's Tx, whose
 // statements cannot outlive the transaction. Only the writer goroutine uses
 // it.
 type wconn struct {
-	conn  *sql.Conn
-	stmts map[string]*sql.Stmt
-}
-
-func (w *wconn) stmt(ctx context.Context, query string) *sql.Stmt {
-	if st, ok := w.stmts[query]; ok {
-		return st
-	}
-	if len(w.stmts) >= maxStmts {
-		return nil
-	}
-	st, err := w.conn.PrepareContext(ctx, query)
-	if err != nil {
-		return nil // run unprepared, which reports the error
-	}
-	w.stmts[query] = st
-	return st
-}
-
-// ExecContext, QueryContext and QueryRowContext make wconn a querier.
-func (w *wconn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := w.stmt(ctx, query); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	return w.conn.ExecContext(ctx, query, args...)
-}
-
-func (w *wconn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := w.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return w.conn.QueryContext(ctx, query, args...)
-}
-
-func (w *wconn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := w.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return w.conn.QueryRowContext(ctx, query, args...)
+	*prepared
+	conn *sql.Conn
 }
 
 func (w *wconn) close() error {
-	var errs []error
-	for _, st := range w.stmts {
-		errs = append(errs, st.Close())
-	}
-	return errors.Join(append(errs, w.conn.Close())...)
+	return errors.Join(w.prepared.close(), w.conn.Close())
 }
