@@ -3,7 +3,6 @@ package terminalws_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -285,23 +284,8 @@ scenarios:
 // update posts a ticket the till has already sent, changed.
 func (e *env) update(t testing.TB, in gateway.TicketInput) {
 	t.Helper()
-	body, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/tickets", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+e.tillKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatalf("POST ticket: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST ticket again: status %d", resp.StatusCode)
+	if status, _ := e.postStatus(t, in); status != http.StatusOK {
+		t.Fatalf("POST ticket again: status %d", status)
 	}
 }
 

@@ -252,8 +252,9 @@ func bill(ref, table string, total int64) gateway.TicketInput {
 		Lines: []gateway.Line{{Label: "MENU", Qty: 1, UnitPrice: total, VATRate: 1000}}, Total: total}
 }
 
-// post sends a ticket as the till does, over HTTP.
-func (e *env) post(t testing.TB, in gateway.TicketInput) gateway.Ticket {
+// postStatus posts in as the till does, over HTTP with the till's key,
+// and returns the answer's status and body.
+func (e *env) postStatus(t testing.TB, in gateway.TicketInput) (int, []byte) {
 	t.Helper()
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -271,8 +272,15 @@ func (e *env) post(t testing.TB, in gateway.TicketInput) gateway.Ticket {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST ticket: status %d: %s", resp.StatusCode, b)
+	return resp.StatusCode, b
+}
+
+// post sends a ticket as the till does, over HTTP.
+func (e *env) post(t testing.TB, in gateway.TicketInput) gateway.Ticket {
+	t.Helper()
+	status, b := e.postStatus(t, in)
+	if status != http.StatusCreated {
+		t.Fatalf("POST ticket: status %d: %s", status, b)
 	}
 	var tk gateway.Ticket
 	if err := json.Unmarshal(b, &tk); err != nil {

@@ -1,9 +1,7 @@
 package terminalws_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,27 +11,6 @@ import (
 	"github.com/passerelle/passerelle/gateway"
 	"github.com/passerelle/passerelle/store"
 )
-
-// postStatus posts in with the till's key and returns the HTTP status.
-func (e *env) postStatus(t testing.TB, in gateway.TicketInput) int {
-	t.Helper()
-	body, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/tickets", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+e.tillKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatalf("POST ticket: %v", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
 
 // A till key revoked by another process (the CLI, here a second handle on
 // the same database file) stops working in the gateway once its follower
@@ -80,7 +57,7 @@ func TestTillKeyRevokedByAnotherProcessIsRefused(t *testing.T) {
 		}
 		<-tick.C
 	}
-	if got := e.postStatus(t, bill("3", "T1", 1000)); got != http.StatusUnauthorized {
+	if got, _ := e.postStatus(t, bill("3", "T1", 1000)); got != http.StatusUnauthorized {
 		t.Fatalf("POST with the revoked key: %d, want 401", got)
 	}
 }
