@@ -410,12 +410,7 @@ func TestPagesByDisplayRows(t *testing.T) {
 	m, _ = expect(t, term, "screen")
 	want(m, 1, true, posted[0:3]...)
 	for _, n := range []int{0, -1, 168} { // 168: starts past the 500th ticket
-		if err := term.Page(n); err != nil {
-			t.Fatal(err)
-		}
-		if m, _ := expect(t, term, "error"); m.Code != "bad_answer" {
-			t.Errorf("page %d: error %s", n, m.Code)
-		}
+		pageRefused(t, term, n, "bad_answer")
 	}
 
 	// No rows told: one page of everything, no page to turn.
@@ -425,12 +420,7 @@ func TestPagesByDisplayRows(t *testing.T) {
 	}
 	m, _ = expect(t, whole, "screen")
 	want(m, 0, false, posted...)
-	if err := whole.Page(1); err != nil {
-		t.Fatal(err)
-	}
-	if m, _ := expect(t, whole, "error"); m.Code != "bad_answer" {
-		t.Errorf("page without rows: error %s", m.Code)
-	}
+	pageRefused(t, whole, 1, "bad_answer") // no rows told
 	// v1: no pages, and no such message.
 	v1 := dial(t, terminalsim.Options{URL: g.url, Code: g.code(), Serial: "V1ROWS", V1Only: true, Rows: 4})
 	if err := v1.Start("F1"); err != nil {
@@ -438,11 +428,17 @@ func TestPagesByDisplayRows(t *testing.T) {
 	}
 	m, _ = expect(t, v1, "screen")
 	want(m, 0, false, posted...)
-	if err := v1.Page(2); err != nil {
+	pageRefused(t, v1, 2, "unknown_type")
+}
+
+// pageRefused asks term for page n and expects the error code.
+func pageRefused(t *testing.T, term *terminalsim.Terminal, n int, code string) {
+	t.Helper()
+	if err := term.Page(n); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := expect(t, v1, "error"); m.Code != "unknown_type" {
-		t.Errorf("page on v1: error %s", m.Code)
+	if m, _ := expect(t, term, "error"); m.Code != code {
+		t.Errorf("%s: page %d: error %s, want %s", term.Name(), n, m.Code, code)
 	}
 }
 
