@@ -24,9 +24,11 @@ type fastWalker struct {
 	segs    []segment // where the walk is, made into a path only when needed
 }
 
-// segment is one step of a path: a name, or an index in an array.
+// segment is one step of a path: a name, or an index in an array. The
+// name's bytes are the document's (or their unescaped copy), made into a
+// string only when a path is: the walk passes every field of every ticket.
 type segment struct {
-	name  string
+	name  []byte
 	index int // -1 for a name
 }
 
@@ -155,7 +157,7 @@ func (w *fastWalker) object(t reflect.Type, depth int) error {
 		}
 		for _, s := range seen {
 			if bytes.Equal(s, raw) {
-				w.segs = append(w.segs, segment{name: string(raw), index: -1})
+				w.segs = append(w.segs, segment{name: raw, index: -1})
 				return &FieldError{Path: w.path(), Reason: DuplicateName}
 			}
 		}
@@ -164,7 +166,7 @@ func (w *fastWalker) object(t reflect.Type, depth int) error {
 		if fields != nil {
 			var known bool
 			if vt, known = fields[string(raw)]; !known {
-				w.segs = append(w.segs, segment{name: string(raw), index: -1})
+				w.segs = append(w.segs, segment{name: raw, index: -1})
 				if spelt := foldMatch(fields, string(raw)); spelt != "" {
 					return &FieldError{Path: w.path(), Reason: CaseMismatch, Field: spelt}
 				}
@@ -177,7 +179,7 @@ func (w *fastWalker) object(t reflect.Type, depth int) error {
 		}
 		w.space()
 		w.pos++ // the colon
-		w.segs = append(w.segs, segment{name: string(raw), index: -1})
+		w.segs = append(w.segs, segment{name: raw, index: -1})
 		err := w.value(vt, depth+1)
 		w.segs = w.segs[:len(w.segs)-1]
 		if err != nil {
